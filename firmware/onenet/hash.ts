@@ -1,0 +1,162 @@
+/*
+ * The streaming hash interface shared by SHA-1, SHA-256 and MD5, and the block buffering they share.
+ *
+ * Why streaming with caller offsets: on XS every temporary Uint8Array or string costs heap, so a key or
+ * a message is hashed where it already lies (`update(bytes, offset, length)`), and ASCII/UTF-8 text is
+ * fed character by character (`updateString`) without an encoder. All state is allocated once in the
+ * constructor; `reset()` makes an instance reusable for ever.
+ *
+ * API (all three hashes):
+ *   reset(): void                                    start a new message
+ *   update(bytes, offset = 0, length = rest): void   feed bytes (RangeError when the range is outside `bytes`)
+ *   updateByte(b): void                              feed one byte
+ *   updateString(text): void                         feed `text` as UTF-8 (lone surrogates become U+FFFD, as TextEncoder does)
+ *   finish(out, outOffset = 0): number               write the digest, return its size, and reset
+ *   blockSize (64), digestSize (20 / 32 / 16)
+ */
+
+export interface Hash {
+  readonly blockSize: number;
+  readonly digestSize: number;
+  reset(): void;
+  update(bytes: Uint8Array, offset?: number, length?: number): void;
+  updateByte(byte: number): void;
+  updateString(text: string): void;
+  finish(out: Uint8Array, outOffset?: number): number;
+}
+
+/** Merkle–Damgård with 64-byte blocks and a 64-bit length: everything but the compression function. */
+export abstract class BlockHash implements Hash {
+  readonly blockSize = 64;
+  abstract readonly digestSize: number;
+  protected readonly block = new Uint8Array(64);
+  private used = 0;
+  /** Bytes hashed so far; a double is exact up to 2^53 bytes, far beyond anything a board hashes. */
+  private total = 0;
+
+  protected abstract init(): void;
+  protected abstract compress(bytes: Uint8Array, offset: number): void;
+  protected abstract writeDigest(out: Uint8Array, offset: number): void;
+  /** MD5 stores the message length little-endian, the SHA family big-endian. */
+  protected abstract readonly littleEndianLength: boolean;
+
+  reset(): void {
+    this.used = 0;
+    this.total = 0;
+    this.init();
+  }
+
+  update(bytes: Uint8Array, offset = 0, length = bytes.length - offset): void {
+    // A range outside the array would read `undefined` (hashed as 0) and give a wrong digest silently.
+    if (offset < 0 || length < 0 || offset + length > bytes.length) throw new RangeError("hash update out of range");
+    this.total += length;
+    const block = this.block;
+    let used = this.used;
+    const end = offset + length;
+    if (used > 0) {
+      while (used < 64 && offset < end) block[used++] = bytes[offset++];
+      if (used < 64) {
+        this.used = used;
+        return;
+      }
+      this.compress(block, 0);
+      used = 0;
+    }
+    // Whole blocks are compressed where they lie: no copy.
+    while (end - offset >= 64) {
+      this.compress(bytes, offset);
+      offset += 64;
+    }
+    while (offset < end) block[used++] = bytes[offset++];
+    this.used = used;
+  }
+
+  updateByte(byte: number): void {
+    this.total++;
+    this.block[this.used++] = byte;
+    if (this.used === 64) {
+      this.compress(this.block, 0);
+      this.used = 0;
+    }
+  }
+
+  updateString(text: string): void {
+    const n = text.length;
+    for (let i = 0; i < n; i++) {
+      let c = text.charCodeAt(i);
+      if (c < 0x80) {
+        this.updateByte(c);
+        continue;
+      }
+      if (c < 0x800) {
+        this.updateByte(0xc0 | (c >> 6));
+        this.updateByte(0x80 | (c & 0x3f));
+        continue;
+      }
+      if (c >= 0xd800 && c <= 0xdfff) {
+        const next = i + 1 < n ? text.charCodeAt(i + 1) : 0;
+        if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
+          i++;
+          this.updateByte(0xf0 | (c >> 18));
+          this.updateByte(0x80 | ((c >> 12) & 0x3f));
+          this.updateByte(0x80 | ((c >> 6) & 0x3f));
+          this.updateByte(0x80 | (c & 0x3f));
+          continue;
+        }
+        c = 0xfffd;
+      }
+      this.updateByte(0xe0 | (c >> 12));
+      this.updateByte(0x80 | ((c >> 6) & 0x3f));
+      this.updateByte(0x80 | (c & 0x3f));
+    }
+  }
+
+  finish(out: Uint8Array, outOffset = 0): number {
+    if (outOffset < 0 || outOffset + this.digestSize > out.length) throw new RangeError("hash output out of range");
+    const block = this.block;
+    const total = this.total;
+    let used = this.used;
+    block[used++] = 0x80;
+    if (used > 56) {
+      block.fill(0, used);
+      this.compress(block, 0);
+      used = 0;
+    }
+    block.fill(0, used, 56);
+    // Length in bits as a 64-bit integer; `>>> 0` keeps the low 32 bits of the double.
+    const lo = (total * 8) >>> 0;
+    const hi = Math.floor(total / 0x20000000) >>> 0;
+    if (this.littleEndianLength) {
+      block[56] = lo;
+      block[57] = lo >>> 8;
+      block[58] = lo >>> 16;
+      block[59] = lo >>> 24;
+      block[60] = hi;
+      block[61] = hi >>> 8;
+      block[62] = hi >>> 16;
+      block[63] = hi >>> 24;
+    } else {
+      block[56] = hi >>> 24;
+      block[57] = hi >>> 16;
+      block[58] = hi >>> 8;
+      block[59] = hi;
+      block[60] = lo >>> 24;
+      block[61] = lo >>> 16;
+      block[62] = lo >>> 8;
+      block[63] = lo;
+    }
+    this.compress(block, 0);
+    this.writeDigest(out, outOffset);
+    this.reset();
+    return this.digestSize;
+  }
+}
+
+/** Writes a 32-bit word big-endian. */
+export function putWordBE(out: Uint8Array, offset: number, word: number): void {
+  out[offset] = word >>> 24;
+  out[offset + 1] = word >>> 16;
+  out[offset + 2] = word >>> 8;
+  out[offset + 3] = word;
+}

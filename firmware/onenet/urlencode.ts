@@ -1,0 +1,98 @@
+/*
+ * The URL encoding of token values (`res` and `sign`), into a caller buffer.
+ *
+ * API:
+ *   urlEncodedLength(src, offset, length): number
+ *   urlEncode(src, srcOffset, srcLength, out, outOffset): number          bytes written
+ *   urlEncodedStringLength(text): number
+ *   urlEncodeString(text: string, out, outOffset): number                 `text` as UTF-8, then encoded
+ * Errors: UrlEncodeError with `.code` "no-room" (the caller sizes buffers with urlEncodedLength).
+ *
+ * OneNET's documentation lists `+ / = % space & ? #` as the characters to escape; its server decodes
+ * values with a standard URL decoder, so escaping every byte outside RFC 3986's unreserved set
+ * (A-Z a-z 0-9 - _ . ~) gives the same token for every real res and sign (whose characters are
+ * letters, digits, `/ + =`), and stays correct for anything else. Hex digits are upper case, as in
+ * OneNET's examples (`%2F`, `%2B`, `%3D`).
+ */
+
+export class UrlEncodeError extends Error {
+  override name = "UrlEncodeError";
+  readonly code = "no-room";
+  constructor() {
+    super("urlencode: no-room");
+  }
+}
+
+const HEX = "0123456789ABCDEF";
+
+function unreserved(c: number): boolean {
+  return (
+    (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x2e || c === 0x5f || c === 0x7e
+  );
+}
+
+export function urlEncodedLength(src: Uint8Array, offset: number, length: number): number {
+  let n = 0;
+  for (let i = offset; i < offset + length; i++) n += unreserved(src[i]) ? 1 : 3;
+  return n;
+}
+
+export function urlEncode(src: Uint8Array, srcOffset: number, srcLength: number, out: Uint8Array, outOffset: number): number {
+  if (srcOffset < 0 || srcLength < 0 || srcOffset + srcLength > src.length) throw new RangeError("urlencode source out of range");
+  if (outOffset < 0 || outOffset + urlEncodedLength(src, srcOffset, srcLength) > out.length) throw new UrlEncodeError();
+  let o = outOffset;
+  for (let i = srcOffset; i < srcOffset + srcLength; i++) o = putEncoded(src[i], out, o);
+  return o - outOffset;
+}
+
+function putEncoded(c: number, out: Uint8Array, o: number): number {
+  if (unreserved(c)) {
+    out[o] = c;
+    return o + 1;
+  }
+  out[o] = 0x25;
+  out[o + 1] = HEX.charCodeAt(c >> 4);
+  out[o + 2] = HEX.charCodeAt(c & 15);
+  return o + 3;
+}
+
+/** Length of `text` URL-encoded as UTF-8. */
+export function urlEncodedStringLength(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += unreserved(c) ? 1 : 3;
+    else if (c < 0x800) n += 6;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 12;
+      i++;
+    } else n += 9;
+  }
+  return n;
+}
+
+export function urlEncodeString(text: string, out: Uint8Array, outOffset: number): number {
+  if (outOffset < 0 || outOffset + urlEncodedStringLength(text) > out.length) throw new UrlEncodeError();
+  let o = outOffset;
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c < 0x80) {
+      o = putEncoded(c, out, o);
+    } else if (c < 0x800) {
+      o = putEncoded(0xc0 | (c >> 6), out, o);
+      o = putEncoded(0x80 | (c & 0x3f), out, o);
+    } else {
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (text.charCodeAt(++i) - 0xdc00);
+        o = putEncoded(0xf0 | (c >> 18), out, o);
+        o = putEncoded(0x80 | ((c >> 12) & 0x3f), out, o);
+      } else {
+        if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
+        o = putEncoded(0xe0 | (c >> 12), out, o);
+      }
+      o = putEncoded(0x80 | ((c >> 6) & 0x3f), out, o);
+      o = putEncoded(0x80 | (c & 0x3f), out, o);
+    }
+  }
+  return o - outOffset;
+}
