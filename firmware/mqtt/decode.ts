@@ -1,0 +1,593 @@
+/*
+ * The streaming MQTT 3.1.1 decoder: frames packets by remaining length into ONE fixed buffer and
+ * hands each complete packet over as typed fields, with offsets into that buffer instead of copies.
+ *
+ * Public API:
+ *   class MqttDecoder {
+ *     constructor(options?: { bufferSize?: number (default 1024, min 8); role?: "client" | "server" | "any" })
+ *     readonly buffer: Uint8Array      the fixed buffer: a framed packet sits at 0, fixed header included
+ *     readonly packet: DecodedPacket   the one packet object, reused for every packet
+ *     readonly broken: boolean         a framing error happened: input is ignored until reset()
+ *     readonly pending: boolean        in the middle of a packet
+ *     feed(bytes, offset, length, sink: DecoderSink): void
+ *     end(sink): void                  the link closed: reports truncated-packet if inside one, then resets
+ *     reset(): void                    new connection: forgets any partial packet and any framing error
+ *   }
+ *   interface DecoderSink { onPacket(p: DecodedPacket): void; onError(code: DecodeErrorCode, fatal: boolean): void }
+ *   class DecodedPacket (fields below; valid only during onPacket, offsets index decoder.buffer)
+ *   checkSuback(p, expectedPacketId, expectedCount): SessionCheckCode | null
+ *
+ * Roles: "client" (default) accepts what a server may send: CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL,
+ * PUBCOMP, SUBACK, UNSUBACK, PINGRESP. "server" accepts what a client may send: CONNECT, PUBLISH, the
+ * four PUBLISH acks, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT. "any" accepts all 14 (host tools).
+ *
+ * Errors (onError is called INSTEAD of onPacket for that packet):
+ * - Framing errors (remaining-length-too-long, remaining-length-not-minimal): fatal=true, and the stream
+ *   is out of sync, so the decoder ignores all input until reset().
+ * - packet-too-large: fatal=false. The packet is drained (counted, never stored) and dropped; the
+ *   stream stays in sync and the next packet decodes normally. The header is checked first, so a
+ *   too-large packet of a forbidden type reports the type error instead.
+ * - Every other code is a protocol violation inside a correctly framed packet: fatal=true, meaning
+ *   MQTT requires the receiver to close the network connection. The decoder itself stays in sync
+ *   (the caller decides; a host tool may keep reading).
+ * - truncated-packet (from end() only): fatal=false, the link is already gone.
+ * During onError, packet.type/flags/remainingLength describe the offending packet as far as known
+ * (remainingLength is -1 for framing errors).
+ *
+ * Guarantees: feed() never throws on any input bytes and never writes outside `buffer`; it allocates
+ * nothing. If a sink callback calls reset() (e.g. to drop the connection), the rest of the chunk is
+ * discarded. A sink callback that throws leaves the decoder consistent (positioned after that packet).
+ */
+import {
+  CONNACK,
+  CONNECT,
+  DISCONNECT,
+  PINGREQ,
+  PINGRESP,
+  PUBACK,
+  PUBCOMP,
+  PUBLISH,
+  PUBREC,
+  PUBREL,
+  SUBACK,
+  SUBSCRIBE,
+  UNSUBACK,
+  UNSUBSCRIBE,
+} from "./constants.js";
+import type { DecodeErrorCode, SessionCheckCode } from "./errors.js";
+import { UTF8_BAD, UTF8_HASH, UTF8_NULL, UTF8_PLUS, filterIsValid, scanUtf8 } from "./utf8.js";
+
+export type DecoderRole = "client" | "server" | "any";
+
+export interface DecoderOptions {
+  bufferSize?: number;
+  role?: DecoderRole;
+}
+
+export interface DecoderSink {
+  onPacket(p: DecodedPacket): void;
+  onError(code: DecodeErrorCode, fatal: boolean): void;
+}
+
+/**
+ * One decoded packet. The decoder reuses this object: read what you need during onPacket, copy
+ * anything you keep. Fields that do not apply to the packet's type are 0 / false.
+ */
+export class DecodedPacket {
+  /** The decoder's buffer: every *Offset indexes it. */
+  readonly buffer: Uint8Array;
+  /** 1..14 (constants.ts). */
+  type = 0;
+  /** Low 4 bits of the first byte. */
+  flags = 0;
+  /** Bytes of fixed header (1 + 1..4): the variable header starts at this offset. */
+  headerLength = 0;
+  remainingLength = 0;
+  /** PUBLISH (QoS 1/2), PUBACK, PUBREC, PUBREL, PUBCOMP, SUBSCRIBE, SUBACK, UNSUBSCRIBE, UNSUBACK. */
+  packetId = 0;
+  /** PUBLISH flags. */
+  qos = 0;
+  dup = false;
+  retain = false;
+  /** PUBLISH topic name. */
+  topicOffset = 0;
+  topicLength = 0;
+  /**
+   * PUBLISH: the application message. SUBACK: the return codes (one byte each). SUBSCRIBE /
+   * UNSUBSCRIBE: the topic filter list (iterate with firstFilter/nextFilter). CONNECT: from the
+   * client id on.
+   */
+  payloadOffset = 0;
+  payloadLength = 0;
+  /** CONNACK. returnCode 1..5 is a refusal (a valid packet, not a decode error). */
+  sessionPresent = false;
+  returnCode = 0;
+  /** CONNECT (server role, host tools). */
+  protocolLevel = 0;
+  connectFlags = 0;
+  keepalive = 0;
+  cleanSession = false;
+  clientIdOffset = 0;
+  clientIdLength = 0;
+  hasWill = false;
+  willQos = 0;
+  willRetain = false;
+  willTopicOffset = 0;
+  willTopicLength = 0;
+  willMessageOffset = 0;
+  willMessageLength = 0;
+  hasUsername = false;
+  usernameOffset = 0;
+  usernameLength = 0;
+  hasPassword = false;
+  passwordOffset = 0;
+  passwordLength = 0;
+  /** SUBSCRIBE / UNSUBSCRIBE: how many topic filters; the current one after firstFilter/nextFilter. */
+  filterCount = 0;
+  filterOffset = 0;
+  filterLength = 0;
+  /** Requested QoS of the current filter (SUBSCRIBE; 0 for UNSUBSCRIBE). */
+  filterQos = 0;
+  private cursor = 0;
+
+  constructor(buffer: Uint8Array) {
+    this.buffer = buffer;
+  }
+
+  /** Whole packet length (fixed header included); the packet starts at buffer offset 0. */
+  get packetLength(): number {
+    return this.headerLength + this.remainingLength;
+  }
+
+  /** SUBACK: number of return codes. */
+  get codeCount(): number {
+    return this.type === SUBACK ? this.payloadLength : 0;
+  }
+
+  /** SUBACK: return code `i` (0, 1, 2 granted QoS; 0x80 failure). */
+  code(i: number): number {
+    return this.buffer[this.payloadOffset + i];
+  }
+
+  /** SUBSCRIBE/UNSUBSCRIBE: selects the first topic filter; false when there is none. */
+  firstFilter(): boolean {
+    this.cursor = this.payloadOffset;
+    return this.nextFilter();
+  }
+
+  /** Selects the next topic filter (filterOffset, filterLength, filterQos); false at the end. */
+  nextFilter(): boolean {
+    if (this.type !== SUBSCRIBE && this.type !== UNSUBSCRIBE) return false;
+    const b = this.buffer;
+    const p = this.cursor;
+    if (p + 2 > this.payloadOffset + this.payloadLength) return false;
+    const len = (b[p] << 8) | b[p + 1];
+    this.filterOffset = p + 2;
+    this.filterLength = len;
+    if (this.type === SUBSCRIBE) {
+      this.filterQos = b[p + 2 + len];
+      this.cursor = p + 3 + len;
+    } else {
+      this.filterQos = 0;
+      this.cursor = p + 2 + len;
+    }
+    return true;
+  }
+
+  /** @internal Clears every field before the decoder fills it in. */
+  clear(): void {
+    this.packetId = 0;
+    this.qos = 0;
+    this.dup = false;
+    this.retain = false;
+    this.topicOffset = 0;
+    this.topicLength = 0;
+    this.payloadOffset = 0;
+    this.payloadLength = 0;
+    this.sessionPresent = false;
+    this.returnCode = 0;
+    this.protocolLevel = 0;
+    this.connectFlags = 0;
+    this.keepalive = 0;
+    this.cleanSession = false;
+    this.clientIdOffset = 0;
+    this.clientIdLength = 0;
+    this.hasWill = false;
+    this.willQos = 0;
+    this.willRetain = false;
+    this.willTopicOffset = 0;
+    this.willTopicLength = 0;
+    this.willMessageOffset = 0;
+    this.willMessageLength = 0;
+    this.hasUsername = false;
+    this.usernameOffset = 0;
+    this.usernameLength = 0;
+    this.hasPassword = false;
+    this.passwordOffset = 0;
+    this.passwordLength = 0;
+    this.filterCount = 0;
+    this.filterOffset = 0;
+    this.filterLength = 0;
+    this.filterQos = 0;
+    this.cursor = 0;
+  }
+}
+
+/**
+ * The SUBACK rules that need the session's memory (rule 6): the packet id of the SUBSCRIBE in
+ * flight and one code per topic filter it carried. null when the SUBACK matches.
+ */
+export function checkSuback(p: DecodedPacket, expectedPacketId: number, expectedCount: number): SessionCheckCode | null {
+  if (p.type !== SUBACK) return "not-suback";
+  if (p.packetId !== expectedPacketId) return "suback-packet-id-mismatch";
+  if (p.payloadLength !== expectedCount) return "suback-count-mismatch";
+  return null;
+}
+
+// Bit n set: packet type n may arrive in that role.
+const CLIENT_ACCEPTS =
+  (1 << CONNACK) | (1 << PUBLISH) | (1 << PUBACK) | (1 << PUBREC) | (1 << PUBREL) | (1 << PUBCOMP) | (1 << SUBACK) | (1 << UNSUBACK) | (1 << PINGRESP);
+const SERVER_ACCEPTS =
+  (1 << CONNECT) | (1 << PUBLISH) | (1 << PUBACK) | (1 << PUBREC) | (1 << PUBREL) | (1 << PUBCOMP) | (1 << SUBSCRIBE) | (1 << UNSUBSCRIBE) | (1 << PINGREQ) | (1 << DISCONNECT);
+const ANY_ACCEPTS = 0x7ffe;
+
+// Decoder states.
+const HEADER = 0; // expecting the first byte of a packet
+const LENGTH = 1; // inside the remaining-length bytes
+const BODY = 2; // copying the body into the buffer
+const DRAIN = 3; // skipping the body of a dropped packet
+const BROKEN = 4; // framing lost: ignore everything until reset()
+
+export class MqttDecoder {
+  readonly buffer: Uint8Array;
+  readonly packet: DecodedPacket;
+  private readonly accepts: number;
+  private state = HEADER;
+  private lengthBytes = 0;
+  private multiplier = 1;
+  private remaining = 0;
+  /** Next write position in the buffer (BODY) or bytes left to skip (DRAIN). */
+  private pos = 0;
+  private bodyEnd = 0;
+  private generation = 0;
+
+  constructor(options: DecoderOptions = {}) {
+    const size = options.bufferSize ?? 1024;
+    if (!(size === Math.floor(size) && size >= 8)) throw new RangeError("MqttDecoder bufferSize must be a whole number >= 8");
+    this.buffer = new Uint8Array(size);
+    this.packet = new DecodedPacket(this.buffer);
+    const role = options.role ?? "client";
+    this.accepts = role === "client" ? CLIENT_ACCEPTS : role === "server" ? SERVER_ACCEPTS : ANY_ACCEPTS;
+  }
+
+  get broken(): boolean {
+    return this.state === BROKEN;
+  }
+
+  get pending(): boolean {
+    return this.state !== HEADER && this.state !== BROKEN;
+  }
+
+  reset(): void {
+    this.state = HEADER;
+    this.generation++;
+  }
+
+  end(sink: DecoderSink): void {
+    const inside = this.pending;
+    this.reset();
+    if (inside) {
+      this.packet.remainingLength = -1;
+      sink.onError("truncated-packet", false);
+    }
+  }
+
+  feed(bytes: Uint8Array, offset: number, length: number, sink: DecoderSink): void {
+    // Clamp the range instead of trusting it: reading past `bytes` would only yield undefined,
+    // but a negative or fractional offset must not turn into garbage packets.
+    let i = offset > 0 ? Math.floor(offset) : 0;
+    let stop = i + (length > 0 ? Math.floor(length) : 0);
+    if (stop > bytes.length) stop = bytes.length;
+    const generation = this.generation;
+    const buf = this.buffer;
+    while (i < stop) {
+      const state = this.state;
+      if (state === BODY) {
+        let n = this.bodyEnd - this.pos;
+        if (n > stop - i) n = stop - i;
+        let p = this.pos;
+        if (n === bytes.length) {
+          buf.set(bytes, p); // the whole chunk: no view to allocate
+          p += n;
+          i += n;
+        } else {
+          const last = i + n;
+          while (i < last) buf[p++] = bytes[i++];
+        }
+        this.pos = p;
+        if (p === this.bodyEnd) {
+          this.state = HEADER;
+          this.dispatch(sink);
+        }
+      } else if (state === HEADER) {
+        const b = bytes[i++];
+        buf[0] = b;
+        this.packet.type = b >> 4;
+        this.packet.flags = b & 15;
+        this.lengthBytes = 0;
+        this.multiplier = 1;
+        this.remaining = 0;
+        this.state = LENGTH;
+      } else if (state === LENGTH) {
+        const b = bytes[i++];
+        buf[++this.lengthBytes] = b;
+        this.remaining += (b & 127) * this.multiplier;
+        this.multiplier *= 128;
+        if (b & 128) {
+          if (this.lengthBytes === 4) this.framingError("remaining-length-too-long", sink);
+        } else if (b === 0 && this.lengthBytes > 1) this.framingError("remaining-length-not-minimal", sink);
+        else this.headerDone(sink);
+      } else if (state === DRAIN) {
+        let n = this.pos;
+        if (n > stop - i) n = stop - i;
+        i += n;
+        this.pos -= n;
+        if (this.pos === 0) this.state = HEADER;
+      } else return; // BROKEN
+      if (this.generation !== generation) return; // the sink reset us: drop the rest of this chunk
+    }
+  }
+
+  private framingError(code: DecodeErrorCode, sink: DecoderSink): void {
+    this.state = BROKEN;
+    this.packet.remainingLength = -1;
+    sink.onError(code, true);
+  }
+
+  /** The fixed header is complete: check what it alone can tell, then store, drain or dispatch. */
+  private headerDone(sink: DecoderSink): void {
+    const p = this.packet;
+    const rl = this.remaining;
+    const headerLength = 1 + this.lengthBytes;
+    p.headerLength = headerLength;
+    p.remainingLength = rl;
+    const type = p.type;
+    const flags = p.flags;
+    let error: DecodeErrorCode | null = null;
+    if (type === 0 || type === 15) error = "reserved-packet-type";
+    else if (!(this.accepts & (1 << type))) error = "forbidden-packet-type";
+    else if (type === PUBLISH) {
+      if ((flags & 6) === 6) error = "bad-qos";
+      else if ((flags & 6) === 0 && flags & 8) error = "bad-flags"; // MQTT-3.3.1-2: no DUP on QoS 0
+    } else if (flags !== (type === PUBREL || type === SUBSCRIBE || type === UNSUBSCRIBE ? 2 : 0)) error = "bad-flags";
+    const tooLarge = headerLength + rl > this.buffer.length;
+    if (error !== null || tooLarge) {
+      if (rl > 0) {
+        this.state = DRAIN;
+        this.pos = rl;
+      } else this.state = HEADER;
+      if (error !== null) sink.onError(error, true);
+      else sink.onError("packet-too-large", false);
+      return;
+    }
+    if (rl === 0) {
+      this.state = HEADER;
+      this.dispatch(sink);
+      return;
+    }
+    this.state = BODY;
+    this.pos = headerLength;
+    this.bodyEnd = headerLength + rl;
+  }
+
+  /** A whole packet is in the buffer: validate it by type and hand it over. */
+  private dispatch(sink: DecoderSink): void {
+    const p = this.packet;
+    p.clear();
+    const error = this.parse(p);
+    if (error !== null) sink.onError(error, true);
+    else sink.onPacket(p);
+  }
+
+  private parse(p: DecodedPacket): DecodeErrorCode | null {
+    const b = this.buffer;
+    const s = p.headerLength;
+    const rl = p.remainingLength;
+    const e = s + rl;
+    switch (p.type) {
+      case PUBLISH: {
+        const flags = p.flags;
+        p.qos = (flags >> 1) & 3;
+        p.dup = (flags & 8) !== 0;
+        p.retain = (flags & 1) !== 0;
+        if (rl < 2) return "topic-overflow";
+        const tl = (b[s] << 8) | b[s + 1];
+        let q = s + 2;
+        if (q + tl > e) return "topic-overflow";
+        if (tl === 0) return "topic-empty";
+        const f = scanUtf8(b, q, tl);
+        if (f & UTF8_BAD) return "invalid-utf8";
+        if (f & UTF8_NULL) return "topic-has-null";
+        if (f & (UTF8_PLUS | UTF8_HASH)) return "topic-has-wildcard";
+        p.topicOffset = q;
+        p.topicLength = tl;
+        q += tl;
+        if (p.qos !== 0) {
+          if (q + 2 > e) return "packet-too-short";
+          const id = (b[q] << 8) | b[q + 1];
+          if (id === 0) return "packet-id-zero";
+          p.packetId = id;
+          q += 2;
+        }
+        p.payloadOffset = q;
+        p.payloadLength = e - q;
+        return null;
+      }
+      case CONNACK: {
+        if (rl !== 2) return "bad-connack-length";
+        const ack = b[s];
+        const code = b[s + 1];
+        if (ack > 1) return "bad-connack-flags";
+        if (code > 5) return "bad-connack-code";
+        if (ack === 1 && code !== 0) return "bad-connack-session-present";
+        p.sessionPresent = ack === 1;
+        p.returnCode = code;
+        return null;
+      }
+      case PUBACK:
+      case PUBREC:
+      case PUBREL:
+      case PUBCOMP:
+      case UNSUBACK: {
+        if (rl !== 2) return "bad-ack-length";
+        const id = (b[s] << 8) | b[s + 1];
+        if (id === 0) return "packet-id-zero";
+        p.packetId = id;
+        return null;
+      }
+      case SUBACK: {
+        if (rl < 3) return "bad-suback-length";
+        const id = (b[s] << 8) | b[s + 1];
+        if (id === 0) return "packet-id-zero";
+        for (let i = s + 2; i < e; i++) {
+          const c = b[i];
+          if (c > 2 && c !== 0x80) return "bad-suback-code";
+        }
+        p.packetId = id;
+        p.payloadOffset = s + 2;
+        p.payloadLength = rl - 2;
+        return null;
+      }
+      case PINGREQ:
+      case PINGRESP:
+      case DISCONNECT:
+        return rl === 0 ? null : "nonzero-remaining-length";
+      case SUBSCRIBE:
+      case UNSUBSCRIBE:
+        return this.parseFilters(p, p.type === SUBSCRIBE);
+      case CONNECT:
+        return this.parseConnect(p);
+    }
+    return "reserved-packet-type"; // unreachable: the header check filtered the type
+  }
+
+  private parseFilters(p: DecodedPacket, withQos: boolean): DecodeErrorCode | null {
+    const b = this.buffer;
+    const s = p.headerLength;
+    const e = s + p.remainingLength;
+    if (p.remainingLength < 2) return "packet-too-short";
+    const id = (b[s] << 8) | b[s + 1];
+    if (id === 0) return "packet-id-zero";
+    let q = s + 2;
+    if (q === e) return "no-topics";
+    let count = 0;
+    while (q < e) {
+      if (q + 2 > e) return "packet-too-short";
+      const len = (b[q] << 8) | b[q + 1];
+      q += 2;
+      if (q + len > e) return "packet-too-short";
+      if (len === 0) return "topic-empty";
+      const f = scanUtf8(b, q, len);
+      if (f & UTF8_BAD) return "invalid-utf8";
+      if (f & UTF8_NULL) return "topic-has-null";
+      if (!filterIsValid(b, q, len)) return "bad-topic-filter";
+      q += len;
+      if (withQos) {
+        if (q >= e) return "packet-too-short";
+        if (b[q] > 2) return "bad-subscribe-qos";
+        q++;
+      }
+      count++;
+    }
+    p.packetId = id;
+    p.payloadOffset = s + 2;
+    p.payloadLength = e - s - 2;
+    p.filterCount = count;
+    return null;
+  }
+
+  private parseConnect(p: DecodedPacket): DecodeErrorCode | null {
+    const b = this.buffer;
+    const s = p.headerLength;
+    const e = s + p.remainingLength;
+    if (p.remainingLength < 10) return "packet-too-short";
+    if (b[s] !== 0 || b[s + 1] !== 4 || b[s + 2] !== 0x4d || b[s + 3] !== 0x51 || b[s + 4] !== 0x54 || b[s + 5] !== 0x54)
+      return "bad-protocol-name";
+    const level = b[s + 6];
+    const cf = b[s + 7];
+    p.protocolLevel = level;
+    p.connectFlags = cf;
+    if (level !== 4) return "bad-protocol-level";
+    const will = (cf & 0x04) !== 0;
+    const willQos = (cf >> 3) & 3;
+    const willRetain = (cf & 0x20) !== 0;
+    if (cf & 0x01 || willQos === 3 || (!will && (willQos !== 0 || willRetain)) || (cf & 0xc0) === 0x40)
+      return "bad-connect-flags";
+    p.cleanSession = (cf & 0x02) !== 0;
+    p.keepalive = (b[s + 8] << 8) | b[s + 9];
+    let q = s + 10;
+    p.payloadOffset = q;
+    p.payloadLength = e - q;
+
+    if (q + 2 > e) return "packet-too-short";
+    let len = (b[q] << 8) | b[q + 1];
+    q += 2;
+    if (q + len > e) return "packet-too-short";
+    let f = scanUtf8(b, q, len);
+    if (f & UTF8_BAD) return "invalid-utf8";
+    if (f & UTF8_NULL) return "string-has-null";
+    p.clientIdOffset = q;
+    p.clientIdLength = len;
+    q += len;
+
+    if (will) {
+      if (q + 2 > e) return "packet-too-short";
+      len = (b[q] << 8) | b[q + 1];
+      q += 2;
+      if (q + len > e) return "packet-too-short";
+      if (len === 0) return "topic-empty";
+      f = scanUtf8(b, q, len);
+      if (f & UTF8_BAD) return "invalid-utf8";
+      if (f & UTF8_NULL) return "topic-has-null";
+      if (f & (UTF8_PLUS | UTF8_HASH)) return "topic-has-wildcard";
+      p.hasWill = true;
+      p.willQos = willQos;
+      p.willRetain = willRetain;
+      p.willTopicOffset = q;
+      p.willTopicLength = len;
+      q += len;
+      if (q + 2 > e) return "packet-too-short";
+      len = (b[q] << 8) | b[q + 1];
+      q += 2;
+      if (q + len > e) return "packet-too-short";
+      p.willMessageOffset = q;
+      p.willMessageLength = len;
+      q += len;
+    }
+    if (cf & 0x80) {
+      if (q + 2 > e) return "packet-too-short";
+      len = (b[q] << 8) | b[q + 1];
+      q += 2;
+      if (q + len > e) return "packet-too-short";
+      f = scanUtf8(b, q, len);
+      if (f & UTF8_BAD) return "invalid-utf8";
+      if (f & UTF8_NULL) return "string-has-null";
+      p.hasUsername = true;
+      p.usernameOffset = q;
+      p.usernameLength = len;
+      q += len;
+    }
+    if (cf & 0x40) {
+      if (q + 2 > e) return "packet-too-short";
+      len = (b[q] << 8) | b[q + 1];
+      q += 2;
+      if (q + len > e) return "packet-too-short";
+      p.hasPassword = true;
+      p.passwordOffset = q;
+      p.passwordLength = len;
+      q += len;
+    }
+    if (q !== e) return "trailing-bytes";
+    return null;
+  }
+}

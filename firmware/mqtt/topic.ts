@@ -1,0 +1,105 @@
+/*
+ * Topic helpers for the session and the app: compare a topic sitting in the decoder's buffer with
+ * a known one without allocating, and (host tools only) turn one into a string.
+ *
+ * Public API:
+ *   topicEquals(buf, offset, length, other: string): boolean
+ *   topicEqualsBytes(buf, offset, length, other: Uint8Array, otherOffset, otherLength): boolean
+ *   topicMatches(buf, offset, length, filter: string): boolean   MQTT wildcard match (+, #)
+ *   topicToString(buf, offset, length): string                   allocates: host tools and logs only
+ */
+import { utf8ToString } from "./utf8.js";
+
+/** Whether the UTF-8 bytes equal the UTF-8 encoding of `other` (compared code point by code point). */
+export function topicEquals(buf: Uint8Array, offset: number, length: number, other: string): boolean {
+  return matchString(buf, offset, offset + length, other, 0, other.length) === offset + length;
+}
+
+export function topicEqualsBytes(
+  buf: Uint8Array,
+  offset: number,
+  length: number,
+  other: Uint8Array,
+  otherOffset: number,
+  otherLength: number,
+): boolean {
+  if (length !== otherLength) return false;
+  for (let i = 0; i < length; i++) if (buf[offset + i] !== other[otherOffset + i]) return false;
+  return true;
+}
+
+/**
+ * Compares the UTF-8 bytes buf[pos..end) with the string s[from..to) as a prefix: returns the byte
+ * position after the whole of s[from..to) when the bytes start with it, else -1.
+ */
+function matchString(buf: Uint8Array, pos: number, end: number, s: string, from: number, to: number): number {
+  for (let i = from; i < to; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) {
+      if (pos >= end || buf[pos] !== c) return -1;
+      pos++;
+      continue;
+    }
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < to) c = 0x10000 + ((c - 0xd800) << 10) + (s.charCodeAt(++i) - 0xdc00);
+    if (c < 0x800) {
+      if (pos + 2 > end || buf[pos] !== (0xc0 | (c >> 6)) || buf[pos + 1] !== (0x80 | (c & 63))) return -1;
+      pos += 2;
+    } else if (c < 0x10000) {
+      if (pos + 3 > end || buf[pos] !== (0xe0 | (c >> 12)) || buf[pos + 1] !== (0x80 | ((c >> 6) & 63)) || buf[pos + 2] !== (0x80 | (c & 63)))
+        return -1;
+      pos += 3;
+    } else {
+      if (
+        pos + 4 > end ||
+        buf[pos] !== (0xf0 | (c >> 18)) ||
+        buf[pos + 1] !== (0x80 | ((c >> 12) & 63)) ||
+        buf[pos + 2] !== (0x80 | ((c >> 6) & 63)) ||
+        buf[pos + 3] !== (0x80 | (c & 63))
+      )
+        return -1;
+      pos += 4;
+    }
+  }
+  return pos;
+}
+
+/**
+ * Whether a topic name (bytes) matches a topic filter (string) with MQTT wildcards: "+" one level,
+ * "#" this level and every one below (also the parent: "a/#" matches "a"). Topics starting with
+ * "$" do not match a filter starting with a wildcard (MQTT-4.7.2-1).
+ */
+export function topicMatches(buf: Uint8Array, offset: number, length: number, filter: string): boolean {
+  const end = offset + length;
+  let pos = offset;
+  const n = filter.length;
+  if (length > 0 && buf[offset] === 0x24 && n > 0) {
+    const c = filter.charCodeAt(0);
+    if (c === 0x2b || c === 0x23) return false;
+  }
+  let i = 0;
+  while (i <= n) {
+    // one filter level: filter[i..j)
+    let j = filter.indexOf("/", i);
+    if (j < 0) j = n;
+    const single = j - i === 1 ? filter.charCodeAt(i) : 0;
+    if (single === 0x23) return true; // "#": the rest, including nothing
+    let levelEnd = pos;
+    while (levelEnd < end && buf[levelEnd] !== 0x2f) levelEnd++;
+    if (single !== 0x2b && matchString(buf, pos, levelEnd, filter, i, j) !== levelEnd) return false;
+    const topicDone = levelEnd >= end;
+    const filterDone = j >= n;
+    if (filterDone || topicDone) {
+      if (filterDone && topicDone) return true;
+      // "a/#" matches "a": the filter's next level must be a lone "#"
+      return topicDone && !filterDone && j + 2 === n && filter.charCodeAt(j + 1) === 0x23;
+    }
+    pos = levelEnd + 1;
+    i = j + 1;
+  }
+  return false;
+}
+
+/** Decodes a topic (or any UTF-8 field) into a string. Allocates: host tools and logs only. */
+export function topicToString(buf: Uint8Array, offset: number, length: number): string {
+  return utf8ToString(buf, offset, length);
+}
