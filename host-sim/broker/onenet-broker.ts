@@ -1,0 +1,883 @@
+// An embedded broker that behaves like China Mobile OneNET's thing-model MQTT service, built on Aedes.
+// The simulator puts the firmware in front of it, and the tests use it as the far end that checks the
+// firmware instead of trusting it: the token is verified here with Node's crypto, OneNET's CONNECT and
+// PUBLISH rules are enforced the way OneNET enforces them (link closed, no CONNACK), and a cloud side sends
+// property/set, property/get and service invocations like the OneNET console would.
+//
+// Public API
+//   new OneNetBroker(options: OneNetBrokerOptions)
+//     options.devices: { productId; deviceName; key /* base64 device key */ }[]
+//     options.productKeys?: Record<productId, base64 product key>   (tokens with res = products/{pid})
+//     options.wallTime?: () => number   ms; token expiry, login rate limit, ban, restart window, event `t`
+//     options.log?: (line: string) => void   (never given a token or key)
+//     options.banReturnCode?: 2|3|4|5 = 3   CONNACK code while banned by the login rate limit
+//     options.connectTimeoutMs?: number = 30000   link closed when no CONNECT arrives (real time)
+//     options.historyLimit?: number = 10000   events kept in `history`
+//   ready(): Promise<void>                     Aedes set up (handle() waits for it by itself)
+//   handle(stream: Duplex): void               attach one client connection in-process
+//   listen(port = 0, host = "127.0.0.1", tls?: { key, cert }): Promise<number>   loopback TCP/TLS; the port
+//   restart(downMs = 2000): Promise<void>      drop every client, refuse links until wallTime passes downMs
+//                                              (listeners closed, reopened on the same port after downMs real ms);
+//                                              resolves when up again
+//   readonly down: boolean
+//   close(): Promise<void>
+//   kick(productId, deviceName): boolean       close the device's link (a "tcp-close" from the cloud)
+// Cloud side
+//   setProperty(productId, deviceName, params: Record<string, unknown>): string   property/set QoS 0; the id.
+//       Also records the values as desired (version + 1), which property/desired/get returns; so a set sent
+//       while the device was offline is not lost (OneNET keeps desired values).
+//   setDesired(productId, deviceName, params: Record<string, unknown>): void       desired only, nothing sent
+//   getProperty(productId, deviceName, identifiers: string[]): string               property/get; the id
+//   invokeService(productId, deviceName, serviceId: string, params: Record<string, unknown>): string
+//   waitForReply(id: string, timeoutMs = 5000): Promise<DevicePublishEvent>  the set/get/invoke reply with that id
+// State
+//   isOnline(productId, deviceName): boolean
+//   reported(productId, deviceName): Record<string, { value: unknown; time?: number }>   from property/post
+//   desired(productId, deviceName): Record<string, { value: unknown; version: number }>
+//   subscriptions(productId, deviceName): string[]   granted filters of the online link
+// Events
+//   onEvent(listener: (e: BrokerEvent) => void): () => void   returns an unsubscribe function
+//   readonly history: BrokerEvent[];  mark(): number (current history length)
+//   waitFor<E>(predicate: (e: BrokerEvent) => boolean, timeoutMs = 5000, since = mark()): Promise<E>
+//       resolves with the first matching event at history index >= since; rejects after timeoutMs (real time)
+//
+// OneNET behaviour reproduced (see /work/shared/reference/onenet.md):
+//   - CONNACK 4 for a bad, malformed, expired (et <= now) or mismatched token (res must be
+//     products/{user name}/devices/{client id}), or an unknown device.
+//   - Link closed without CONNACK for: protocol level 3 (3.1), clean session 0, a will, keepalive outside
+//     10..1800, a second CONNECT (Aedes), publish with QoS 2 or retain, publish outside the device's own
+//     device->cloud topics. Level 5 gets CONNACK 1 (Aedes).
+//   - SUBSCRIBE: only filters under $sys/{pid}/{dev}/thing/ (thing/# included; $sys/{pid}/{dev}/# refused),
+//     at most 10 per link; others 0x80. Cloud->device messages are QoS 0, never echoed back from the device.
+//   - property/post -> property/post/reply {"id","code":200,"msg":"success"}; 2402 when a param lacks the
+//     {"value": ...} wrapper; 2400 when the payload is not a JSON object with a string id.
+//     event/post -> event/post/reply likewise. property/desired/get -> .../get/reply with
+//     "data":{"<name>":{"value":v,"version":n}}; property/desired/delete -> .../delete/reply.
+//   - More than 10 CONNECTs in 5 s for one device -> banned 5 minutes: CONNACK banReturnCode meanwhile.
+//   - Aedes drops a client after 1.5 x keepalive of silence (real time).
+import { Aedes } from "aedes";
+import type { AuthenticateError, Client, ConnectPacket, PublishPacket, Subscription } from "aedes";
+import { parser as mqttParser } from "mqtt-packet";
+import { once, type EventEmitter } from "node:events";
+import net from "node:net";
+import type { Duplex } from "node:stream";
+import tls from "node:tls";
+import type { BrokerEvent, DevicePublishEvent, Transport } from "./events.js";
+import { MqttFramer, TapStream } from "./tap.js";
+import { verifyToken } from "./token-check.js";
+import {
+  classifyDevicePublish,
+  replyTopicFor,
+  subscriptionAllowed,
+  thingPrefix,
+  topicMatches,
+  type DevicePublishKind,
+} from "./topics.js";
+
+export type { BrokerEvent, DevicePublishEvent } from "./events.js";
+export type { DevicePublishKind } from "./topics.js";
+
+export interface DeviceCredentials {
+  productId: string;
+  deviceName: string;
+  /** base64 device key */
+  key: string;
+}
+
+export interface OneNetBrokerOptions {
+  devices: DeviceCredentials[];
+  productKeys?: Record<string, string>;
+  wallTime?: () => number;
+  log?: (line: string) => void;
+  banReturnCode?: 2 | 3 | 4 | 5;
+  connectTimeoutMs?: number;
+  historyLimit?: number;
+}
+
+export const KEEPALIVE_MIN = 10;
+export const KEEPALIVE_MAX = 1800;
+export const LOGIN_WINDOW_MS = 5_000;
+export const LOGIN_BAN_THRESHOLD = 10;
+export const BAN_MS = 5 * 60_000;
+export const MAX_SUBSCRIPTIONS = 10;
+
+interface DeviceState {
+  productId: string;
+  deviceName: string;
+  key: string | undefined;
+  link: Link | undefined;
+  reported: Record<string, { value: unknown; time?: number }>;
+  desired: Record<string, { value: unknown; version: number }>;
+  logins: number[];
+  bannedUntil: number;
+}
+
+interface Link {
+  id: number;
+  transport: Transport;
+  tap: TapStream;
+  inFramer: MqttFramer;
+  outFramer: MqttFramer;
+  inParser: ReturnType<typeof mqttParser>;
+  outParser: ReturnType<typeof mqttParser>;
+  lastDecoded: Record<string, unknown> | undefined;
+  productId?: string;
+  deviceName?: string;
+  device?: DeviceState;
+  online: boolean;
+  closed: boolean;
+  closeReason?: string;
+  subs: Set<string>;
+}
+
+interface ServerEntry {
+  server: net.Server;
+  host: string;
+  port: number;
+  tls?: { key: string | Buffer; cert: string | Buffer };
+}
+
+type Waiter = { pred: (e: BrokerEvent) => boolean; resolve: (e: BrokerEvent) => void };
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function deviceKey(productId: string, deviceName: string): string {
+  return `${productId}\u0000${deviceName}`;
+}
+
+function encodeJson(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value), "utf8");
+}
+
+function redact(packet: Record<string, unknown>): Record<string, unknown> {
+  const copy: Record<string, unknown> = { ...packet };
+  if (copy["password"] !== undefined) copy["password"] = "<redacted>";
+  if (copy["payload"] instanceof Uint8Array) copy["payload"] = Buffer.from(copy["payload"] as Uint8Array).toString("utf8");
+  return copy;
+}
+
+class RuleViolation extends Error {}
+
+export class OneNetBroker {
+  private readonly aedes: Aedes;
+  private readonly readyPromise: Promise<void>;
+  private isReady = false;
+  private readonly wallTime: () => number;
+  private readonly log: (line: string) => void;
+  private readonly banReturnCode: number;
+  private readonly historyLimit: number;
+  private readonly productKeys: Record<string, string>;
+  private readonly devices = new Map<string, DeviceState>();
+  private readonly links = new Set<Link>();
+  private readonly linkOf = new WeakMap<object, Link>();
+  private readonly listeners = new Set<(e: BrokerEvent) => void>();
+  private readonly waiters = new Set<Waiter>();
+  private readonly servers: ServerEntry[] = [];
+  private nextLinkId = 1;
+  private nextMessageId = 1;
+  private downUntil = -Infinity;
+  private restarting: Promise<void> | undefined;
+  private closed = false;
+  readonly history: BrokerEvent[] = [];
+  /** events dropped off the front of `history` because of historyLimit */
+  private historyBase = 0;
+
+  constructor(options: OneNetBrokerOptions) {
+    this.wallTime = options.wallTime ?? Date.now;
+    this.log = options.log ?? (() => {});
+    this.banReturnCode = options.banReturnCode ?? 3;
+    this.historyLimit = options.historyLimit ?? 10_000;
+    this.productKeys = { ...(options.productKeys ?? {}) };
+    for (const d of options.devices) this.deviceState(d.productId, d.deviceName, d.key);
+
+    this.aedes = new Aedes({
+      connectTimeout: options.connectTimeoutMs ?? 30_000,
+      // OneNET device names may be longer than MQTT 3.1's 23 characters.
+      maxClientsIdLength: 256,
+      preConnect: (client, packet, cb) => this.preConnect(client, packet, cb),
+      authenticate: (client, username, password, cb) => this.authenticate(client, username, password, cb),
+      authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb),
+      authorizeSubscribe: (client, sub, cb) => this.authorizeSubscribe(client, sub, cb),
+      // Only the cloud's own messages reach devices: OneNET never echoes a device's publish back.
+      authorizeForward: (_client, packet) => ((packet as { clientId?: string }).clientId === undefined ? packet : null),
+      published: (packet, client, cb) => {
+        if (client) this.onDevicePublish(client, packet);
+        cb();
+      },
+    });
+    (this.aedes as EventEmitter).on("error", (err: Error) => this.log(`broker: internal error: ${err.message}`));
+    this.aedes.on("connackSent", (packet, client) => this.onConnack(client, packet.returnCode ?? 0));
+    this.aedes.on("keepaliveTimeout", (client) => {
+      const link = this.linkOf.get(client.conn);
+      if (link && !link.closeReason) link.closeReason = "keepalive timeout";
+    });
+    this.aedes.on("clientError", (client, err) => this.noteError(client, err));
+    this.aedes.on("connectionError", (client, err) => this.noteError(client, err));
+    this.aedes.on("subscribe", (subs, client) => this.onSubscribe(client, subs));
+    this.aedes.on("unsubscribe", (topics, client) => this.onUnsubscribe(client, topics));
+    this.readyPromise = this.aedes.listen().then(() => {
+      this.isReady = true;
+    });
+  }
+
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  get down(): boolean {
+    return this.wallTime() < this.downUntil;
+  }
+
+  // ---- connections ----
+
+  handle(stream: Duplex): void {
+    this.attach(stream, "stream");
+  }
+
+  async listen(port = 0, host = "127.0.0.1", tlsOptions?: { key: string | Buffer; cert: string | Buffer }): Promise<number> {
+    if (!isLoopback(host)) throw new Error(`OneNetBroker listens on loopback only, not ${host}`);
+    await this.readyPromise;
+    const entry: ServerEntry = { server: this.createServer(tlsOptions), host, port, ...(tlsOptions ? { tls: tlsOptions } : {}) };
+    entry.server.listen(port, host);
+    await once(entry.server, "listening");
+    const addr = entry.server.address();
+    entry.port = typeof addr === "object" && addr ? addr.port : port;
+    this.servers.push(entry);
+    this.log(`broker: listening on ${host}:${entry.port}${tlsOptions ? " (TLS)" : ""}`);
+    return entry.port;
+  }
+
+  private createServer(tlsOptions: ServerEntry["tls"]): net.Server {
+    if (tlsOptions) {
+      const server = tls.createServer({ key: tlsOptions.key, cert: tlsOptions.cert });
+      server.on("secureConnection", (socket) => this.attach(socket, "tls"));
+      server.on("tlsClientError", () => {});
+      return server;
+    }
+    return net.createServer((socket) => this.attach(socket, "tcp"));
+  }
+
+  private attach(stream: Duplex, transport: Transport): void {
+    stream.on("error", () => {});
+    if (this.closed || this.down) {
+      this.emit({ type: "refused", t: this.wallTime(), transport, reason: "restarting" });
+      stream.destroy();
+      return;
+    }
+    if (!this.isReady) {
+      this.readyPromise.then(
+        () => this.attach(stream, transport),
+        () => stream.destroy(),
+      );
+      return;
+    }
+    const id = this.nextLinkId++;
+    const tap = new TapStream(
+      stream,
+      (bytes) => this.onBytes(link, "in", bytes),
+      (bytes) => this.onBytes(link, "out", bytes),
+    );
+    const link: Link = {
+      id,
+      transport,
+      tap,
+      inFramer: new MqttFramer(),
+      outFramer: new MqttFramer(),
+      inParser: mqttParser({ protocolVersion: 4 }),
+      outParser: mqttParser({ protocolVersion: 4 }),
+      lastDecoded: undefined,
+      online: false,
+      closed: false,
+      subs: new Set(),
+    };
+    for (const p of [link.inParser, link.outParser]) {
+      p.on("packet", (packet: unknown) => {
+        link.lastDecoded = packet as Record<string, unknown>;
+      });
+      p.on("error", () => {
+        link.lastDecoded = undefined;
+      });
+    }
+    this.links.add(link);
+    this.linkOf.set(tap, link);
+    tap.on("close", () => this.onLinkClosed(link));
+    this.emit({ type: "link-open", t: this.wallTime(), conn: id, transport });
+    this.aedes.handle(tap);
+  }
+
+  private onBytes(link: Link, dir: "in" | "out", bytes: Uint8Array): void {
+    const framer = dir === "in" ? link.inFramer : link.outFramer;
+    const parser = dir === "in" ? link.inParser : link.outParser;
+    for (const frame of framer.push(bytes)) {
+      link.lastDecoded = undefined;
+      try {
+        parser.parse(Buffer.from(frame));
+      } catch {
+        link.lastDecoded = undefined;
+      }
+      const decoded = link.lastDecoded as Record<string, unknown> | undefined;
+      if (decoded && decoded["cmd"] === "connect") {
+        // The reply parser must follow the client's protocol level to decode CONNACK and the rest.
+        const level = decoded["protocolVersion"];
+        if (level === 5 || level === 3) (link.outParser as unknown as { settings: { protocolVersion: number } }).settings.protocolVersion = level;
+      }
+      this.emit({
+        type: "packet",
+        t: this.wallTime(),
+        conn: link.id,
+        dir,
+        bytes: frame,
+        cmd: decoded ? String(decoded["cmd"]) : "unparsable",
+        ...(decoded ? { packet: redact(decoded) } : {}),
+      });
+    }
+  }
+
+  private onLinkClosed(link: Link): void {
+    if (link.closed) return;
+    link.closed = true;
+    this.links.delete(link);
+    const wasOnline = link.online;
+    link.online = false;
+    if (link.device && link.device.link === link) link.device.link = undefined;
+    const reason = link.closeReason ?? "peer closed";
+    this.log(`broker: link ${link.id}${link.deviceName ? ` (${link.deviceName})` : ""} closed: ${reason}`);
+    this.emit({
+      type: "disconnected",
+      t: this.wallTime(),
+      conn: link.id,
+      ...(link.productId !== undefined ? { productId: link.productId } : {}),
+      ...(link.deviceName !== undefined ? { deviceName: link.deviceName } : {}),
+      wasOnline,
+      reason,
+    });
+  }
+
+  private noteError(client: Client, err: Error): void {
+    const link = this.linkOf.get(client.conn);
+    if (link && !link.closeReason) link.closeReason = err instanceof RuleViolation ? `rule: ${err.message}` : err.message;
+  }
+
+  // ---- Aedes hooks ----
+
+  private preConnect(client: Client, packet: ConnectPacket, cb: (err: Error | null, ok: boolean) => void): void {
+    const link = this.linkOf.get(client.conn);
+    const productId = packet.username ?? "";
+    const deviceName = packet.clientId ?? "";
+    if (link) {
+      link.productId = productId;
+      link.deviceName = deviceName;
+    }
+    this.countLogin(productId, deviceName);
+    let violation: string | undefined;
+    if (packet.protocolVersion === 3) violation = "protocol level must be 4 (MQTT 3.1.1)";
+    else if (packet.clean !== true) violation = "clean session must be 1";
+    else if (packet.will) violation = "will flag must be 0";
+    else if (packet.keepalive === undefined || packet.keepalive < KEEPALIVE_MIN || packet.keepalive > KEEPALIVE_MAX) {
+      violation = `keepalive must be ${KEEPALIVE_MIN}..${KEEPALIVE_MAX} s, got ${packet.keepalive ?? "none"}`;
+    }
+    if (violation) {
+      if (link) link.closeReason = `rule: ${violation}`;
+      this.log(`broker: CONNECT from ${deviceName}: ${violation}: closing without CONNACK`);
+      cb(new RuleViolation(violation), false);
+      return;
+    }
+    cb(null, true);
+  }
+
+  private countLogin(productId: string, deviceName: string): void {
+    const state = this.deviceState(productId, deviceName);
+    const now = this.wallTime();
+    state.logins = state.logins.filter((t) => t > now - LOGIN_WINDOW_MS);
+    state.logins.push(now);
+    if (state.logins.length > LOGIN_BAN_THRESHOLD && state.bannedUntil <= now) {
+      state.bannedUntil = now + BAN_MS;
+      this.log(`broker: ${deviceName}: more than ${LOGIN_BAN_THRESHOLD} logins in ${LOGIN_WINDOW_MS / 1000} s: banned for ${BAN_MS / 60_000} min`);
+      this.emit({ type: "ban", t: now, productId, deviceName, untilMs: state.bannedUntil });
+    }
+  }
+
+  private authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    cb: (err: AuthenticateError | null, ok: boolean | null) => void,
+  ): void {
+    const link = this.linkOf.get(client.conn);
+    const productId = username ?? "";
+    const deviceName = client.id;
+    const state = this.deviceState(productId, deviceName);
+    const refuse = (code: number, reason: string): void => {
+      if (link) link.closeReason = `CONNACK ${code}: ${reason}`;
+      this.log(`broker: CONNECT from ${deviceName}: refused, CONNACK ${code} (${reason})`);
+      const err = new Error(reason) as AuthenticateError;
+      err.returnCode = code as AuthenticateError["returnCode"];
+      pendingReason.set(client, reason);
+      cb(err, null);
+    };
+    const now = this.wallTime();
+    if (state.bannedUntil > now) {
+      refuse(this.banReturnCode, "banned: too many logins");
+      return;
+    }
+    if (username === undefined || password === undefined) {
+      refuse(4, "user name and password required");
+      return;
+    }
+    const verdict = verifyToken(password.toString("utf8"), {
+      productId,
+      deviceName,
+      deviceKey: state.key,
+      productKey: this.productKeys[productId],
+      nowMs: now,
+    });
+    if (!verdict.ok) {
+      refuse(4, `token: ${verdict.failure}`);
+      return;
+    }
+    cb(null, true);
+  }
+
+  private onConnack(client: Client, returnCode: number): void {
+    const link = this.linkOf.get(client.conn);
+    if (!link) return;
+    const productId = link.productId ?? "";
+    const deviceName = link.deviceName ?? "";
+    const reason = pendingReason.get(client);
+    pendingReason.delete(client);
+    if (returnCode === 0) {
+      const state = this.deviceState(productId, deviceName);
+      link.online = true;
+      link.device = state;
+      state.link = link;
+      this.log(`broker: ${deviceName} online (link ${link.id})`);
+    } else if (!link.closeReason) {
+      link.closeReason = `CONNACK ${returnCode}`;
+    }
+    this.emit({
+      type: "connack",
+      t: this.wallTime(),
+      conn: link.id,
+      productId,
+      deviceName,
+      returnCode,
+      ...(reason !== undefined ? { reason } : returnCode !== 0 ? { reason: `CONNACK ${returnCode}` } : {}),
+    });
+  }
+
+  private authorizePublish(client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void): void {
+    if (!client) {
+      cb(null);
+      return;
+    }
+    const link = this.linkOf.get(client.conn);
+    let violation: string | undefined;
+    if (packet.qos === 2) violation = "QoS 2 publish is not supported";
+    else if (packet.retain) violation = "retain must be 0";
+    else if (!link || !classifyDevicePublish(packet.topic, link.productId ?? "", link.deviceName ?? "")) {
+      violation = `publish to a topic the device may not use: ${packet.topic}`;
+    }
+    if (violation) {
+      if (link) link.closeReason = `rule: ${violation}`;
+      this.log(`broker: ${client.id}: ${violation}: closing`);
+      cb(new RuleViolation(violation));
+      return;
+    }
+    cb(null);
+  }
+
+  private authorizeSubscribe(client: Client, sub: Subscription, cb: (err: Error | null, sub?: Subscription | null) => void): void {
+    const link = this.linkOf.get(client.conn);
+    if (!link || !subscriptionAllowed(sub.topic, link.productId ?? "", link.deviceName ?? "")) {
+      cb(null, null);
+      return;
+    }
+    if (!link.subs.has(sub.topic) && link.subs.size >= MAX_SUBSCRIPTIONS) {
+      cb(null, null);
+      return;
+    }
+    link.subs.add(sub.topic);
+    cb(null, sub);
+  }
+
+  private onSubscribe(client: Client, subs: Subscription[]): void {
+    const link = this.linkOf.get(client.conn);
+    if (!link) return;
+    this.emit({
+      type: "subscribe",
+      t: this.wallTime(),
+      conn: link.id,
+      productId: link.productId ?? "",
+      deviceName: link.deviceName ?? "",
+      topics: subs.map((s) => s.topic),
+      granted: subs.map((s) => s.qos),
+    });
+  }
+
+  private onUnsubscribe(client: Client, topics: string[]): void {
+    const link = this.linkOf.get(client.conn);
+    if (!link) return;
+    for (const t of topics) link.subs.delete(t);
+    if (client.closed || link.closed) return;
+    this.emit({
+      type: "unsubscribe",
+      t: this.wallTime(),
+      conn: link.id,
+      productId: link.productId ?? "",
+      deviceName: link.deviceName ?? "",
+      topics,
+    });
+  }
+
+  // ---- device -> cloud ----
+
+  private onDevicePublish(client: Client, packet: PublishPacket): void {
+    const link = this.linkOf.get(client.conn);
+    if (!link || !link.device) return;
+    const state = link.device;
+    const cls = classifyDevicePublish(packet.topic, state.productId, state.deviceName);
+    if (!cls) return;
+    const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload, "utf8") : Buffer.from(packet.payload);
+    let json: unknown;
+    let jsonOk = false;
+    try {
+      json = JSON.parse(payload.toString("utf8"));
+      jsonOk = true;
+    } catch {
+      jsonOk = false;
+    }
+    const obj = jsonOk && typeof json === "object" && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
+    const id = obj && typeof obj["id"] === "string" ? (obj["id"] as string) : undefined;
+    const event: DevicePublishEvent = {
+      type: "device-publish",
+      t: this.wallTime(),
+      conn: link.id,
+      productId: state.productId,
+      deviceName: state.deviceName,
+      topic: packet.topic,
+      qos: packet.qos,
+      kind: cls.kind,
+      ...(cls.serviceId !== undefined ? { serviceId: cls.serviceId } : {}),
+      payload: new Uint8Array(payload),
+      ...(jsonOk ? { json } : {}),
+      ...(id !== undefined ? { id } : {}),
+    };
+    this.emit(event);
+    this.answer(state, cls.kind, obj, id, payload);
+  }
+
+  private answer(
+    state: DeviceState,
+    kind: DevicePublishKind,
+    obj: Record<string, unknown> | undefined,
+    id: string | undefined,
+    payload: Buffer,
+  ): void {
+    const topic = replyTopicFor(kind, state.productId, state.deviceName);
+    if (!topic) return;
+    const replyId = id ?? /"id"\s*:\s*"([0-9]{1,13})"/.exec(payload.toString("utf8"))?.[1] ?? "";
+    const reply = (code: number, msg: string, data?: unknown): void => {
+      const body: Record<string, unknown> = { id: replyId, code, msg };
+      if (data !== undefined) body["data"] = data;
+      this.cloudPublish(state, topic, "reply", replyId, body);
+    };
+    if (!obj || id === undefined) {
+      reply(2400, "invalid format");
+      return;
+    }
+    const params = obj["params"];
+    switch (kind) {
+      case "property/post":
+      case "event/post": {
+        if (typeof params !== "object" || params === null || Array.isArray(params)) {
+          reply(2402, "invalid params");
+          return;
+        }
+        const entries = Object.entries(params as Record<string, unknown>);
+        for (const [, v] of entries) {
+          if (typeof v !== "object" || v === null || !("value" in v)) {
+            reply(2402, "invalid params: value wrapper missing");
+            return;
+          }
+        }
+        if (kind === "property/post") {
+          for (const [name, v] of entries) {
+            const w = v as { value: unknown; time?: unknown };
+            state.reported[name] = typeof w.time === "number" ? { value: w.value, time: w.time } : { value: w.value };
+          }
+        }
+        reply(200, "success");
+        return;
+      }
+      case "desired/get": {
+        const names = params === undefined ? [] : params;
+        if (!Array.isArray(names) || names.some((n) => typeof n !== "string")) {
+          reply(2402, "invalid params");
+          return;
+        }
+        const wanted = names.length === 0 ? Object.keys(state.desired) : (names as string[]);
+        const data: Record<string, { value: unknown; version: number }> = {};
+        for (const n of wanted) {
+          const d = state.desired[n];
+          if (d) data[n] = { value: d.value, version: d.version };
+        }
+        reply(200, "success", data);
+        return;
+      }
+      case "desired/delete": {
+        if (typeof params !== "object" || params === null) {
+          reply(2402, "invalid params");
+          return;
+        }
+        const names = Array.isArray(params) ? params : Object.keys(params);
+        for (const n of names) if (typeof n === "string") delete state.desired[n];
+        reply(200, "success");
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  // ---- cloud -> device ----
+
+  private newId(): string {
+    const id = String(this.nextMessageId);
+    this.nextMessageId = this.nextMessageId >= 999_999_999 ? 1 : this.nextMessageId + 1;
+    return id;
+  }
+
+  private cloudPublish(
+    state: DeviceState,
+    topic: string,
+    kind: "property/set" | "property/get" | "service/invoke" | "reply",
+    id: string,
+    body: unknown,
+  ): void {
+    const payload = encodeJson(body);
+    const link = state.link;
+    let delivered = false;
+    if (link && link.online && !this.down) {
+      for (const f of link.subs) if (topicMatches(f, topic)) delivered = true;
+    }
+    this.emit({
+      type: "cloud-publish",
+      t: this.wallTime(),
+      productId: state.productId,
+      deviceName: state.deviceName,
+      topic,
+      kind,
+      id,
+      payload: new Uint8Array(payload),
+      json: body,
+      delivered,
+    });
+    if (!this.closed) {
+      this.aedes.publish({ cmd: "publish", topic, payload, qos: 0, retain: false, dup: false }, () => {});
+    }
+  }
+
+  setProperty(productId: string, deviceName: string, params: Record<string, unknown>): string {
+    const state = this.deviceState(productId, deviceName);
+    const id = this.newId();
+    for (const [name, value] of Object.entries(params)) {
+      const prev = state.desired[name];
+      state.desired[name] = { value, version: (prev?.version ?? 0) + 1 };
+    }
+    this.cloudPublish(state, thingPrefix(productId, deviceName) + "property/set", "property/set", id, { id, version: "1.0", params });
+    return id;
+  }
+
+  setDesired(productId: string, deviceName: string, params: Record<string, unknown>): void {
+    const state = this.deviceState(productId, deviceName);
+    for (const [name, value] of Object.entries(params)) {
+      const prev = state.desired[name];
+      state.desired[name] = { value, version: (prev?.version ?? 0) + 1 };
+    }
+  }
+
+  getProperty(productId: string, deviceName: string, identifiers: string[]): string {
+    const state = this.deviceState(productId, deviceName);
+    const id = this.newId();
+    this.cloudPublish(state, thingPrefix(productId, deviceName) + "property/get", "property/get", id, {
+      id,
+      version: "1.0",
+      params: identifiers,
+    });
+    return id;
+  }
+
+  invokeService(productId: string, deviceName: string, serviceId: string, params: Record<string, unknown>): string {
+    if (!/^[^/+#]+$/.test(serviceId)) throw new Error(`invalid service id: ${serviceId}`);
+    const state = this.deviceState(productId, deviceName);
+    const id = this.newId();
+    this.cloudPublish(state, thingPrefix(productId, deviceName) + `service/${serviceId}/invoke`, "service/invoke", id, {
+      id,
+      version: "1.0",
+      params,
+    });
+    return id;
+  }
+
+  waitForReply(id: string, timeoutMs = 5000): Promise<DevicePublishEvent> {
+    return this.waitFor<DevicePublishEvent>(
+      (e) =>
+        e.type === "device-publish" &&
+        (e.kind === "set_reply" || e.kind === "get_reply" || e.kind === "invoke_reply") &&
+        e.id === id,
+      timeoutMs,
+    );
+  }
+
+  // ---- state ----
+
+  private deviceState(productId: string, deviceName: string, key?: string): DeviceState {
+    const k = deviceKey(productId, deviceName);
+    let s = this.devices.get(k);
+    if (!s) {
+      s = { productId, deviceName, key, link: undefined, reported: {}, desired: {}, logins: [], bannedUntil: -Infinity };
+      this.devices.set(k, s);
+    } else if (key !== undefined) {
+      s.key = key;
+    }
+    return s;
+  }
+
+  isOnline(productId: string, deviceName: string): boolean {
+    return this.devices.get(deviceKey(productId, deviceName))?.link?.online === true;
+  }
+
+  reported(productId: string, deviceName: string): Record<string, { value: unknown; time?: number }> {
+    return { ...(this.devices.get(deviceKey(productId, deviceName))?.reported ?? {}) };
+  }
+
+  desired(productId: string, deviceName: string): Record<string, { value: unknown; version: number }> {
+    return { ...(this.devices.get(deviceKey(productId, deviceName))?.desired ?? {}) };
+  }
+
+  subscriptions(productId: string, deviceName: string): string[] {
+    const link = this.devices.get(deviceKey(productId, deviceName))?.link;
+    return link ? [...link.subs] : [];
+  }
+
+  kick(productId: string, deviceName: string): boolean {
+    const link = this.devices.get(deviceKey(productId, deviceName))?.link;
+    if (!link) return false;
+    link.closeReason = "closed by the cloud";
+    link.tap.destroy();
+    return true;
+  }
+
+  // ---- events ----
+
+  private emit(e: BrokerEvent): void {
+    this.history.push(e);
+    if (this.history.length > this.historyLimit) {
+      const drop = this.history.length - this.historyLimit;
+      this.history.splice(0, drop);
+      this.historyBase += drop;
+    }
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.log(`broker: event listener threw: ${(err as Error).message}`);
+      }
+    }
+    for (const w of this.waiters) {
+      if (w.pred(e)) {
+        this.waiters.delete(w);
+        w.resolve(e);
+      }
+    }
+  }
+
+  onEvent(listener: (e: BrokerEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** An absolute event index, to pass to waitFor as `since`. */
+  mark(): number {
+    return this.historyBase + this.history.length;
+  }
+
+  waitFor<E extends BrokerEvent = BrokerEvent>(pred: (e: BrokerEvent) => boolean, timeoutMs = 5000, since = this.mark()): Promise<E> {
+    for (let i = Math.max(0, since - this.historyBase); i < this.history.length; i++) {
+      const e = this.history[i]!;
+      if (pred(e)) return Promise.resolve(e as E);
+    }
+    return new Promise<E>((resolve, reject) => {
+      const waiter: Waiter = {
+        pred,
+        resolve: (e) => {
+          clearTimeout(timer);
+          resolve(e as E);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new Error(`OneNetBroker.waitFor: no matching event within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  // ---- lifecycle ----
+
+  restart(downMs = 2000): Promise<void> {
+    if (this.restarting) return this.restarting;
+    this.downUntil = this.wallTime() + downMs;
+    this.emit({ type: "restart", t: this.wallTime(), downMs });
+    this.log(`broker: restarting, down for ${downMs} ms`);
+    const closing = this.servers.map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          s.server.close(() => resolve());
+        }),
+    );
+    for (const link of [...this.links]) {
+      link.closeReason = "broker restart";
+      link.tap.destroy();
+    }
+    this.restarting = (async () => {
+      await Promise.all(closing);
+      await new Promise((r) => setTimeout(r, downMs));
+      if (this.closed) return;
+      for (const s of this.servers) {
+        s.server = this.createServer(s.tls);
+        s.server.listen(s.port, s.host);
+        await once(s.server, "listening");
+      }
+      this.restarting = undefined;
+      this.emit({ type: "up", t: this.wallTime() });
+      this.log("broker: up again");
+    })();
+    return this.restarting;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const link of [...this.links]) {
+      link.closeReason = "broker closed";
+      link.tap.destroy();
+    }
+    await Promise.all(
+      this.servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            if (!s.server.listening) resolve();
+            else s.server.close(() => resolve());
+          }),
+      ),
+    );
+    await this.readyPromise.catch(() => {});
+    await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+  }
+}
+
+// Refusal reasons travel from authenticate to the CONNACK event without touching Aedes's objects.
+const pendingReason = new WeakMap<object, string>();

@@ -1,0 +1,93 @@
+// OneNET thing-model topic rules, as the cloud enforces them.
+//
+// Public API:
+//   type DevicePublishKind = "property/post" | "event/post" | "desired/get" | "desired/delete"
+//                          | "set_reply" | "get_reply" | "invoke_reply"
+//   thingPrefix(productId, deviceName): string                      "$sys/{pid}/{dev}/thing/"
+//   classifyDevicePublish(topic, productId, deviceName): { kind, serviceId? } | undefined
+//   replyTopicFor(kind, productId, deviceName): string | undefined   (cloud answers to post/desired topics)
+//   subscriptionAllowed(filter, productId, deviceName): boolean
+//   topicMatches(filter, topic): boolean                              MQTT wildcard match
+export type DevicePublishKind =
+  | "property/post"
+  | "event/post"
+  | "desired/get"
+  | "desired/delete"
+  | "set_reply"
+  | "get_reply"
+  | "invoke_reply";
+
+export function thingPrefix(productId: string, deviceName: string): string {
+  return `$sys/${productId}/${deviceName}/thing/`;
+}
+
+const FIXED: Record<string, DevicePublishKind> = {
+  "property/post": "property/post",
+  "event/post": "event/post",
+  "property/desired/get": "desired/get",
+  "property/desired/delete": "desired/delete",
+  "property/set_reply": "set_reply",
+  "property/get_reply": "get_reply",
+};
+
+/** What a device->cloud topic is, or undefined when the device may not publish there. */
+export function classifyDevicePublish(
+  topic: string,
+  productId: string,
+  deviceName: string,
+): { kind: DevicePublishKind; serviceId?: string } | undefined {
+  const prefix = thingPrefix(productId, deviceName);
+  if (!topic.startsWith(prefix)) return undefined;
+  const rest = topic.slice(prefix.length);
+  const fixed = FIXED[rest];
+  if (fixed) return { kind: fixed };
+  const m = /^service\/([^/+#]+)\/invoke_reply$/.exec(rest);
+  if (m) return { kind: "invoke_reply", serviceId: m[1]! };
+  return undefined;
+}
+
+export function replyTopicFor(kind: DevicePublishKind, productId: string, deviceName: string): string | undefined {
+  const prefix = thingPrefix(productId, deviceName);
+  switch (kind) {
+    case "property/post":
+      return prefix + "property/post/reply";
+    case "event/post":
+      return prefix + "event/post/reply";
+    case "desired/get":
+      return prefix + "property/desired/get/reply";
+    case "desired/delete":
+      return prefix + "property/desired/delete/reply";
+    default:
+      return undefined;
+  }
+}
+
+/** Only the device's own thing topics; `$sys/{pid}/{dev}/#` and anything wider is refused. */
+export function subscriptionAllowed(filter: string, productId: string, deviceName: string): boolean {
+  const prefix = thingPrefix(productId, deviceName);
+  if (!filter.startsWith(prefix)) return false;
+  const rest = filter.slice(prefix.length);
+  if (rest.length === 0) return false;
+  const levels = rest.split("/");
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i]!;
+    if (level === "#") {
+      if (i !== levels.length - 1) return false;
+    } else if (level.includes("#") || (level.includes("+") && level !== "+")) {
+      return false;
+    }
+  }
+  return true;
+}
+
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split("/");
+  const t = topic.split("/");
+  for (let i = 0; i < f.length; i++) {
+    const level = f[i]!;
+    if (level === "#") return true;
+    if (i >= t.length) return false;
+    if (level !== "+" && level !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
