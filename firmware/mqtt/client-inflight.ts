@@ -1,0 +1,150 @@
+/*
+ * Fixed stores for the session's unacknowledged packets, all allocated at start-up:
+ * - InflightStore: outbound QoS 1/2 PUBLISHes, each encoded once into its own slot so it can be
+ *   resent (with DUP) after a reconnect or a retransmission timeout without the caller's buffers,
+ *   and the packet-id pool that never hands out 0 or an id still in flight.
+ * - IdSet: inbound QoS 2 packet ids awaiting PUBREL, so a redelivered PUBLISH is acknowledged
+ *   again but not handed to the application twice.
+ */
+
+export const SLOT_FREE = 0;
+/** Holds a PUBLISH awaiting PUBACK (QoS 1) or PUBREC (QoS 2). */
+export const SLOT_PUBLISH = 1;
+/** QoS 2 after PUBREC: awaiting PUBCOMP; the PUBREL is what gets resent. */
+export const SLOT_PUBREL = 2;
+
+export class InflightSlot {
+  state = SLOT_FREE;
+  packetId = 0;
+  qos = 0;
+  /** Acceptance order, so queued messages go out in the order the application gave them. */
+  seq = 0;
+  /** When handed to the transport on the current link; -1 when not (yet) sent on it. */
+  sentAt = -1;
+  /** Sent at least once on any link: every later copy carries DUP. */
+  everSent = false;
+  /** Encoded PUBLISH length in `bytes`. */
+  length = 0;
+
+  constructor(readonly bytes: Uint8Array) {}
+}
+
+export class InflightStore {
+  readonly slots: InflightSlot[];
+  private seq = 0;
+  private nextId = 1;
+
+  constructor(count: number, readonly slotSize: number) {
+    // One block for all slots: a single allocation, views handed out once.
+    const pool = new Uint8Array(count * slotSize);
+    const slots: InflightSlot[] = [];
+    for (let i = 0; i < count; i++) slots.push(new InflightSlot(pool.subarray(i * slotSize, (i + 1) * slotSize)));
+    this.slots = slots;
+  }
+
+  get used(): number {
+    let n = 0;
+    for (const slot of this.slots) if (slot.state !== SLOT_FREE) n++;
+    return n;
+  }
+
+  freeSlot(): InflightSlot | null {
+    for (const slot of this.slots) if (slot.state === SLOT_FREE) return slot;
+    return null;
+  }
+
+  find(packetId: number): InflightSlot | null {
+    for (const slot of this.slots) if (slot.state !== SLOT_FREE && slot.packetId === packetId) return slot;
+    return null;
+  }
+
+  /**
+   * The next packet id in 1..65535 that no slot holds and that is not `alsoInUse` (the pending
+   * SUBSCRIBE's id). Ids rotate rather than restart at 1 so a late ack for a released id is
+   * unlikely to match a new message.
+   */
+  allocateId(alsoInUse: number): number {
+    for (;;) {
+      const id = this.nextId;
+      this.nextId = id === 65535 ? 1 : id + 1;
+      if (id !== alsoInUse && this.find(id) === null) return id;
+    }
+  }
+
+  claim(slot: InflightSlot, packetId: number, qos: number, length: number): void {
+    slot.state = SLOT_PUBLISH;
+    slot.packetId = packetId;
+    slot.qos = qos;
+    slot.length = length;
+    slot.seq = ++this.seq;
+    slot.sentAt = -1;
+    slot.everSent = false;
+  }
+
+  release(slot: InflightSlot): void {
+    slot.state = SLOT_FREE;
+    slot.packetId = 0;
+    slot.sentAt = -1;
+    slot.everSent = false;
+    slot.length = 0;
+  }
+
+  /** The link went down: nothing is in transit on the next one until resent. */
+  markAllUnsent(): void {
+    for (const slot of this.slots) slot.sentAt = -1;
+  }
+
+  /** The oldest occupied slot not yet sent on the current link, or null. */
+  oldestUnsent(): InflightSlot | null {
+    let best: InflightSlot | null = null;
+    for (const slot of this.slots) {
+      if (slot.state !== SLOT_FREE && slot.sentAt < 0 && (best === null || slot.seq < best.seq)) best = slot;
+    }
+    return best;
+  }
+}
+
+/** A fixed-capacity set of 16-bit ids. */
+export class IdSet {
+  private readonly ids: Uint16Array;
+  private count = 0;
+
+  constructor(capacity: number) {
+    this.ids = new Uint16Array(capacity);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  get full(): boolean {
+    return this.count === this.ids.length;
+  }
+
+  has(id: number): boolean {
+    for (let i = 0; i < this.count; i++) if (this.ids[i] === id) return true;
+    return false;
+  }
+
+  /** Adds `id`; false when the set is full (the id is then not recorded). */
+  add(id: number): boolean {
+    if (this.has(id)) return true;
+    if (this.count === this.ids.length) return false;
+    this.ids[this.count++] = id;
+    return true;
+  }
+
+  remove(id: number): boolean {
+    for (let i = 0; i < this.count; i++) {
+      if (this.ids[i] === id) {
+        this.ids[i] = this.ids[--this.count];
+        return true;
+      }
+    }
+    return false;
+  }
+
+  clear(): void {
+    this.count = 0;
+  }
+}
