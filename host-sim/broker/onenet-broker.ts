@@ -127,6 +127,8 @@ interface Link {
   online: boolean;
   closed: boolean;
   closeReason?: string;
+  /** why authenticate refused, for the CONNACK event */
+  refusal?: string | undefined;
   subs: Set<string>;
 }
 
@@ -208,7 +210,6 @@ export class OneNetBroker {
       },
     });
     (this.aedes as EventEmitter).on("error", (err: Error) => this.log(`broker: internal error: ${err.message}`));
-    this.aedes.on("connackSent", (packet, client) => this.onConnack(client, packet.returnCode ?? 0));
     this.aedes.on("keepaliveTimeout", (client) => {
       const link = this.linkOf.get(client.conn);
       if (link && !link.closeReason) link.closeReason = "keepalive timeout";
@@ -332,6 +333,9 @@ export class OneNetBroker {
         cmd: decoded ? String(decoded["cmd"]) : "unparsable",
         ...(decoded ? { packet: redact(decoded) } : {}),
       });
+      // Online from the moment the CONNACK bytes leave, not when Aedes reports it a tick later: the device
+      // may already be acting on it.
+      if (dir === "out" && decoded && decoded["cmd"] === "connack") this.onConnack(link, Number(decoded["returnCode"] ?? 0));
     }
   }
 
@@ -414,7 +418,7 @@ export class OneNetBroker {
       this.log(`broker: CONNECT from ${deviceName}: refused, CONNACK ${code} (${reason})`);
       const err = new Error(reason) as AuthenticateError;
       err.returnCode = code as AuthenticateError["returnCode"];
-      pendingReason.set(client, reason);
+      if (link) link.refusal = reason;
       cb(err, null);
     };
     const now = this.wallTime();
@@ -440,13 +444,11 @@ export class OneNetBroker {
     cb(null, true);
   }
 
-  private onConnack(client: Client, returnCode: number): void {
-    const link = this.linkOf.get(client.conn);
-    if (!link) return;
+  private onConnack(link: Link, returnCode: number): void {
     const productId = link.productId ?? "";
     const deviceName = link.deviceName ?? "";
-    const reason = pendingReason.get(client);
-    pendingReason.delete(client);
+    const reason = link.refusal;
+    link.refusal = undefined;
     if (returnCode === 0) {
       const state = this.deviceState(productId, deviceName);
       link.online = true;
@@ -878,6 +880,3 @@ export class OneNetBroker {
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
   }
 }
-
-// Refusal reasons travel from authenticate to the CONNACK event without touching Aedes's objects.
-const pendingReason = new WeakMap<object, string>();
