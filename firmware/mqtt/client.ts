@@ -364,7 +364,7 @@ export class MqttClient {
         else this.onConnack(p);
         return;
       case SUBACK:
-        if (state !== "subscribing" || p.packetId !== this.subscribeId) {
+        if (state !== "subscribing") {
           this.report("unexpected-packet", `SUBACK ${p.packetId}`);
           return;
         }
