@@ -279,6 +279,25 @@ export class AtParser {
     return i === at ? -1 : n;
   }
 
+  /** The whole line is `+IPD,<n>` or `+IPD,<id>,<n>`: sets `value` to n. */
+  private notification(): boolean {
+    let i = 5;
+    let fields = 0;
+    while (i < this.lineLength) {
+      const start = i;
+      const n = this.numberAt(i);
+      while (i < this.lineLength && this.line[i] >= D0 && this.line[i] <= D9) i++;
+      if (n < 0 || i - start > 6) return false;
+      this.value = n;
+      fields++;
+      if (i === this.lineLength) break;
+      if (this.line[i] !== COMMA || fields === 2) return false;
+      i++;
+      if (i === this.lineLength) return false;
+    }
+    return fields > 0;
+  }
+
   private classify(): LineKind {
     this.value = -1;
     switch (this.line[0]) {
@@ -315,12 +334,7 @@ export class AtParser {
       case 43: // +
         if (this.startsWith("+IPD,")) {
           // Passive notification: +IPD,<n> or +IPD,<id>,<n>; the length is the last field.
-          const first = this.numberAt(5);
-          if (first < 0) break;
-          let i = 5;
-          while (i < this.lineLength && this.line[i] !== COMMA) i++;
-          this.value = i < this.lineLength ? this.numberAt(i + 1) : first;
-          if (this.value >= 0) return "ipd-notify";
+          if (this.notification()) return "ipd-notify";
           break;
         }
         if (this.startsWith("+CWJAP:")) {
