@@ -9,6 +9,7 @@
  *   const port = uart.mcu.open({ onReadable(count) {...}, onWritable(count) {...} }); // board SerialPort
  *   uart.module.onData = (bytes) => ...;   // the emulator's receive side (bytes: a fresh copy)
  *   uart.module.write(bytes);              // the emulator transmits (unbounded queue, baud-timed)
+ *   uart.module.discard(); uart.module.setBaud(n); uart.module.pending
  *   uart.onTraffic = (direction, bytes, time) => ...;  // tap: "to-module" | "to-mcu", as delivered
  *   uart.setFaults({ dropRate, corruptRate, delayRate, extraDelayMs, seed }, "to-mcu" | "to-module" | "both");
  *   uart.stats  // { toModule, toMcu, dropped, corrupted, delayed, overruns }
@@ -76,6 +77,10 @@ export interface UartModuleEnd {
   onData: ((bytes: Uint8Array) => void) | undefined;
   /** Bytes still queued towards the MCU. */
   readonly pending: number;
+  /** Drops the bytes queued towards the MCU that are not on the wire yet (a reset cuts the line). */
+  discard(): void;
+  /** Both ends switch baud (AT+UART_CUR). */
+  setBaud(baud: number): void;
 }
 
 /** mulberry32: small, fast, seedable; good enough for fault injection and jitter. */
@@ -132,6 +137,11 @@ class Wire {
     return this.capacity - this.level;
   }
 
+  discard(): void {
+    this.queue = [];
+    this.head = 0;
+  }
+
   enqueue(bytes: Uint8Array, count: number): void {
     for (let i = 0; i < count; i++) this.queue.push(bytes[i]);
     this.kick();
@@ -151,6 +161,7 @@ class Wire {
 
   private complete(): void {
     this.busy = false;
+    if (this.level === 0) return; // discarded while the byte was on the wire
     let byte = this.queue[this.head++];
     if (this.head > 4096 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
@@ -234,6 +245,8 @@ export class VirtualUart {
       get pending() {
         return toMcu.level;
       },
+      discard: () => toMcu.discard(),
+      setBaud: (baud: number) => this.setBaud(baud),
     };
 
     const self = this;
