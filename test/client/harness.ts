@@ -164,7 +164,7 @@ export class ScriptedServer {
       case "subscribe": {
         if (!this.answerSubscribe) return;
         const granted = this.subackCodes ?? p.subscriptions.map((s: { qos: number }) => s.qos);
-        this.send({ cmd: "suback", messageId: p.messageId + this.subackIdDelta, granted });
+        this.send({ cmd: "suback", messageId: (p.messageId ?? 0) + this.subackIdDelta, granted });
         return;
       }
       case "pingreq":
