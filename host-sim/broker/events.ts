@@ -13,12 +13,12 @@ export interface LinkOpenedEvent {
   transport: Transport;
 }
 
-/** A connection attempt turned away before MQTT (broker down for a restart). */
+/** A connection attempt turned away before MQTT (broker down for a restart, or closed). */
 export interface RefusedEvent {
   type: "refused";
   t: number;
   transport: Transport;
-  reason: "restarting";
+  reason: "restarting" | "closed";
 }
 
 export interface PacketEvent {

@@ -263,7 +263,7 @@ export class OneNetBroker {
   private attach(stream: Duplex, transport: Transport): void {
     stream.on("error", () => {});
     if (this.closed || this.down) {
-      this.emit({ type: "refused", t: this.wallTime(), transport, reason: "restarting" });
+      this.emit({ type: "refused", t: this.wallTime(), transport, reason: this.closed ? "closed" : "restarting" });
       stream.destroy();
       return;
     }
