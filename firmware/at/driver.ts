@@ -202,6 +202,7 @@ export class Esp8266Driver implements Transport {
   private readonly cmdTimer: BoardTimer;
   private readonly auxTimer: BoardTimer;
   private readonly kickTimer: BoardTimer;
+  private readonly pollTimer: BoardTimer;
 
   // TX ring: bytes [head, head + used) are queued; the data phase writes from `cursor`.
   private readonly ring: Uint8Array;
@@ -261,6 +262,7 @@ export class Esp8266Driver implements Transport {
     this.cmdTimer = this.clock.createTimer(() => this.onCommandTimeout());
     this.auxTimer = this.clock.createTimer(() => this.onAux());
     this.kickTimer = this.clock.createTimer(() => this.onKick());
+    this.pollTimer = this.clock.createTimer(() => this.onPoll());
     this.port = board.openSerial({
       onReadable: (count) => this.onReadable(count),
       onWritable: () => this.pump(),
@@ -392,15 +394,30 @@ export class Esp8266Driver implements Transport {
   // ---- UART ----
 
   private onReadable(count: number): void {
-    let left = count > 0 ? count : 1;
+    if (this.drain(count > 0 ? count : 1)) this.pollTimer.schedule(1);
+  }
+
+  /**
+   * Reads up to `count` bytes (or all that wait). Returns true when a read came back empty before
+   * that: some ports announce bytes they hand over only a moment later, so look again soon.
+   */
+  private drain(count: number): boolean {
+    let left = count;
     while (left > 0) {
       const n = this.port.read(this.rx);
-      if (!n) break;
+      if (!n) return true;
       this.stats.uartBytesRead += n;
       left -= n;
       this.parser.feed(this.rx, 0, n);
     }
     this.stats.parserOverflows = this.parser.overflows;
+    return false;
+  }
+
+  private onPoll(): void {
+    const before = this.stats.uartBytesRead;
+    this.drain(Number.MAX_SAFE_INTEGER);
+    if (this.stats.uartBytesRead > before) this.pollTimer.schedule(1);
   }
 
   private startLine(): void {
