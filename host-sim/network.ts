@@ -188,15 +188,22 @@ export function duplexPair(): [Duplex, Duplex] {
     new Duplex({
       allowHalfOpen: false,
       read() {},
+      // Deferred: a push into a flowing stream emits 'data' synchronously, and the other side
+      // must never see its callbacks run inside its own write().
       write(chunk: Buffer, _enc, cb) {
-        const p = peer();
-        if (!p.destroyed) p.push(Buffer.from(chunk));
-        cb();
+        const copy = Buffer.from(chunk);
+        setImmediate(() => {
+          const p = peer();
+          if (!p.destroyed) p.push(copy);
+          cb();
+        });
       },
       final(cb) {
-        const p = peer();
-        if (!p.destroyed) p.push(null);
-        cb();
+        setImmediate(() => {
+          const p = peer();
+          if (!p.destroyed) p.push(null);
+          cb();
+        });
       },
       destroy(err, cb) {
         const p = peer();

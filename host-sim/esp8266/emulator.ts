@@ -962,18 +962,19 @@ export class Esp8266Emulator {
     this.stats.sends++;
     this.emit({ type: "mode", time: this.clock.now(), mode: "command" });
     this.out(`\r\nRecv ${s.need} bytes\r\n`);
-    let ok = s.link.state === "open" && this.links[s.link.id] === s.link;
-    if (ok && this.failSends > 0) {
-      this.failSends--;
-      ok = false;
-    }
-    if (ok) {
-      this.stats.toNet += s.need;
-      s.link.net?.write(Uint8Array.from(s.got));
-    }
+    const forcedFail = this.failSends > 0;
+    if (forcedFail) this.failSends--;
+    // The data goes out over the air now; SEND OK comes with the TCP ACK, so it precedes any
+    // answer the server makes to this data.
     this.after(this.delays.sendOk, () => {
       this.sending = false;
-      if (!ok) this.stats.sendFails++;
+      const ok = !forcedFail && s.link.state === "open" && this.links[s.link.id] === s.link;
+      if (ok) {
+        this.stats.toNet += s.need;
+        s.link.net?.write(Uint8Array.from(s.got));
+      } else {
+        this.stats.sendFails++;
+      }
       this.out(ok ? "\r\nSEND OK\r\n" : "\r\nSEND FAIL\r\n");
     });
   }
