@@ -55,6 +55,11 @@
 //     "data":{"<name>":{"value":v,"version":n}}; property/desired/delete -> .../delete/reply.
 //   - More than 10 CONNECTs in 5 s for one device -> banned 5 minutes: CONNACK banReturnCode meanwhile.
 //   - Aedes drops a client after 1.5 x keepalive of silence (real time).
+//   - SUBACK grants the requested QoS (Aedes), though deliveries are QoS 0.
+// Timing notes: isOnline() turns true the moment the CONNACK 0 bytes leave (before Aedes's own event).
+// Aedes works in event-loop turns (setImmediate/promises), never in virtual time: a test driving the
+// firmware on a VirtualClock must yield to Node while it advances the clock (host-sim/network.ts pump);
+// a CONNECT round trip then costs a few virtual ms. Human/JSON rendering of events: ./format.ts.
 import { Aedes } from "aedes";
 import type { AuthenticateError, Client, ConnectPacket, PublishPacket, Subscription } from "aedes";
 import { parser as mqttParser } from "mqtt-packet";
