@@ -247,6 +247,9 @@ export class MqttClient {
     if (state === "opening" || state === "connecting" || state === "subscribing" || state === "online") {
       this.swallowClose = true;
       this.closeTransport();
+    } else if (state === "closing") {
+      // Our earlier close() is still on its way back: it must not count against a restart.
+      this.swallowClose = true;
     }
     if (this.sessionUp) {
       this.sessionUp = false;
