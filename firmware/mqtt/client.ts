@@ -12,7 +12,20 @@
  *   client.stop();                        // DISCONNECT when online, close, no more reconnects
  *   client.state / client.online / client.stats / client.inflight
  *
- * Options, handler and every named value are in client-types.ts.
+ * Options, handler and every named value are in client-types.ts. Handler contract:
+ * - onOnline() after CONNACK 0 and a checked SUBACK (a 0x80 refusal is reported by topic through
+ *   onError("suback-refused", topic) first; the session still goes online for the rest).
+ * - onOffline(reason, detail) exactly once after each onOnline, when that session ends.
+ * - onError(code, detail) for everything else, including each failed attempt ("connect-failed"
+ *   with the transport's reason); details never carry the password.
+ * - onMessage(packet, buffer): views valid during the call only; publish() may be called from it.
+ * - Every callback may throw or call start()/stop()/publish(): the session stays consistent.
+ *
+ * Retry policy (each delay jittered to 50..100 % of its step, then held back by the login cap):
+ *   link lost / failed open / CONNACK 3 / timeouts / protocol errors: backoff (1 s doubling to 60 s)
+ *   CONNACK 1, 2, 4, 5, writePassword failure, CONNECT too large:  refusedBackoff (2 min doubling to 30 min)
+ *   both reset once a session has stayed online stableMs (30 s), so a flapping broker keeps
+ *   pushing the delay up instead of being hit every second.
  *
  * Guarantees:
  * - A QoS 1/2 message accepted by publish() ("sent" or "queued") stays in its fixed slot until
