@@ -476,6 +476,9 @@ export class Esp8266Driver implements Transport {
     let timeout: number = TIMEOUTS.at;
     switch (cmd) {
       case "rst":
+        // After a `+++` that met a module in command mode, end that stray line first.
+        if (this.escapeThenReset) b.crlf();
+        this.escapeThenReset = false;
         b.text("AT+RST");
         break;
       case "probe":
@@ -917,7 +920,7 @@ export class Esp8266Driver implements Transport {
     this.onResult(cmd, kind === "ok");
   }
 
-  private completeSend(ok: boolean): void {
+  private completeSend(ok: boolean, error: AtError = "send-failed"): void {
     const n = this.sendLen;
     this.finishCmd();
     this.head = (this.head + n) % this.ring.length;
@@ -926,7 +929,7 @@ export class Esp8266Driver implements Transport {
     if (ok) {
       this.stats.payloadBytesSent += n;
     } else {
-      this.reportClose("send-failed", "send-failed", "SEND FAIL");
+      this.reportClose("send-failed", error, error === "send-failed" ? "SEND FAIL" : error);
     }
     this.service();
   }
@@ -1069,7 +1072,7 @@ export class Esp8266Driver implements Transport {
         this.connectFailed(error);
         return;
       case "cipsend":
-        this.completeSend(false);
+        this.completeSend(false, error);
         return;
       case "recvdata":
         this.recvWanted = false;
@@ -1162,7 +1165,6 @@ export class Esp8266Driver implements Transport {
         this.passthrough = false;
         this.parser.setRaw(false);
         if (this.escapeThenReset) {
-          this.escapeThenReset = false;
           this.issue("rst");
           return;
         }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PASSWORD, bytes, rig, trickyPayload } from "./harness.js";
+import { bytes, rig, trickyPayload } from "./harness.js";
 
 describe("Esp8266Driver start-up", () => {
   for (const dialect of ["1.7", "2.x"] as const) {

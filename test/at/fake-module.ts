@@ -52,6 +52,9 @@ export class FakeModule {
   cipmode = 0;
   recvMode = 0;
   passthrough = false;
+  /** Unsolicited output sent right before / right after the next CIPSEND prompts. */
+  beforePrompt = "";
+  afterPrompt = "";
   /** Fail the next data block with SEND FAIL (and, like some firmware, a late SEND OK). */
   sendFailNext = false;
 
@@ -284,7 +287,7 @@ export class FakeModule {
       if (!this.link) return this.reply(v2 ? ERROR : "link is not valid\r\n" + ERROR);
       this.dataLeft = n;
       this.dataBlock = n;
-      return this.reply(v2 ? "\r\nOK\r\n\r\n>" : "\r\nOK\r\n> ");
+      return this.reply(this.beforePrompt + (v2 ? "\r\nOK\r\n\r\n>" : "\r\nOK\r\n> ") + this.afterPrompt);
     }
     if (line === "AT+CIPSEND" && this.cipmode === 1) {
       if (!this.link) return this.reply(ERROR);
