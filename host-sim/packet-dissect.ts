@@ -144,7 +144,7 @@ class Builder {
   }
 }
 
-function fixedHeader(f: Builder, b: Uint8Array, type: number, flags: number, lengthBytes: number, remaining: number): void {
+function fixedHeader(f: Builder, type: number, flags: number, lengthBytes: number, remaining: number): void {
   f.add("fixed header", "packet type", 0, 1, `${packetTypeName(type)} (${type})`, "high 4 bits of byte 1");
   let note: string;
   const bits = flags.toString(2).padStart(4, "0");
@@ -260,7 +260,7 @@ export function dissect(bytes: Uint8Array, options: { role?: DecoderRole } = {})
   const sink = {
     onPacket(p: DecodedPacket): void {
       const f = new Builder(p.buffer, consumed);
-      fixedHeader(f, p.buffer, p.type, p.flags, p.headerLength - 1, p.remainingLength);
+      fixedHeader(f, p.type, p.flags, p.headerLength - 1, p.remainingLength);
       describePacket(f, p);
       finish(p.type, p.packetLength, f, null);
     },
@@ -273,7 +273,7 @@ export function dissect(bytes: Uint8Array, options: { role?: DecoderRole } = {})
         let n = 1;
         while (n < raw.length && n <= 4 && raw[n] & 0x80) n++;
         const lengthBytes = Math.min(n, 4, raw.length - 1);
-        fixedHeader(f, raw, raw[0] >> 4, raw[0] & 15, 0, 0);
+        fixedHeader(f, raw[0] >> 4, raw[0] & 15, 0, 0);
         f.add("fixed header", "remaining length", 1, lengthBytes, toSpacedHex(raw, 1, lengthBytes), "malformed", "hex");
         framingLost = true;
         finish(raw[0] >> 4, 1 + lengthBytes, f, error);
@@ -294,7 +294,7 @@ export function dissect(bytes: Uint8Array, options: { role?: DecoderRole } = {})
             break;
           }
         }
-        if (raw.length > 0) fixedHeader(f, raw, raw[0] >> 4, raw[0] & 15, complete ? n - 1 : 0, value);
+        if (raw.length > 0) fixedHeader(f, raw[0] >> 4, raw[0] & 15, complete ? n - 1 : 0, value);
         if (!complete && raw.length > 1)
           f.add("fixed header", "remaining length (incomplete)", 1, raw.length - 1, toSpacedHex(raw, 1), "the input ends inside the length", "hex");
         if (complete && raw.length > n)
@@ -303,7 +303,7 @@ export function dissect(bytes: Uint8Array, options: { role?: DecoderRole } = {})
         return;
       }
       const length = p.headerLength + p.remainingLength;
-      fixedHeader(f, raw, p.type, p.flags, p.headerLength - 1, p.remainingLength);
+      fixedHeader(f, p.type, p.flags, p.headerLength - 1, p.remainingLength);
       if (p.remainingLength > 0)
         f.add("variable header", "body (not decoded)", p.headerLength, p.remainingLength, toSpacedHex(raw, p.headerLength, p.remainingLength), "", "hex");
       finish(p.type, length, f, error);
