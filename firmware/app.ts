@@ -1,0 +1,321 @@
+/*
+ * The LED application: a OneNET thing-model device with one boolean property (default `led`).
+ *
+ *   const device = new LedDevice(board, config, observer?);   // validates; allocates everything
+ *   device.start();                                           // comes online and stays online
+ *   device.stop();
+ *
+ * What it does:
+ * - Links through the ESP8266 (firmware/at) and keeps an MQTT session (firmware/mqtt/client) with a
+ *   fresh OneNET token before every CONNECT.
+ * - Subscribes to its own thing topics: property/set, property/get, property/post/reply and
+ *   property/desired/get/reply (plus service invoke, answered "unknown service"). Anything else that
+ *   arrives, including its own publishes echoed back by a broker, is ignored.
+ * - property/set: every member is checked against the model before anything is applied; then the LED
+ *   switches, set_reply goes out at once with the cloud's id and code 200 (or an error code and
+ *   message, LED untouched), then the new state is posted with property/post at QoS 1.
+ * - property/get: get_reply with the current state.
+ * - After every (re)connect: post the current state and ask property/desired/get, so a set made
+ *   while the device was offline is applied rather than silently lost.
+ *
+ * All buffers are allocated here, once; handling a message allocates nothing. Nothing throws out of
+ * a callback: the session catches and reports, and the app reports through the observer and log.
+ */
+import type { Board } from "./board.js";
+import type { DeviceConfig } from "./config.js";
+import { Esp8266Driver, type LinkStatus } from "./at/driver.js";
+import { MqttClient, type ClientError, type ClientState, type OfflineReason, type TopicBytes } from "./mqtt/client.js";
+import type { DecodedPacket } from "./mqtt/decode.js";
+import { OneJsonBuilder, OneJsonParser, MessageIds, ONEJSON_NO_ROOM, type OneJsonError, type PropertySpec } from "./onenet/onejson.js";
+import { ThingTopics, type FixedThingTopic } from "./onenet/thing.js";
+import { TokenBuilder, chooseExpiry } from "./onenet/token.js";
+
+/** Named outcomes the application reports (besides the session's and the driver's own). */
+export type AppEvent =
+  | "set-applied" // a property/set switched (or confirmed) the LED
+  | "set-rejected" // a property/set was answered with an error; LED untouched
+  | "get-answered"
+  | "desired-applied" // a value set while offline was applied after reconnect
+  | "post-rejected" // the cloud answered our property/post with a code other than 200
+  | "reply-dropped" // a set_reply/get_reply could not be sent (link down or TX full)
+  | "post-deferred"; // the state post waits for an in-flight slot
+
+/** Optional hooks for host tools (the simulator's console and dashboard); a board passes none. */
+export interface LedDeviceObserver {
+  led?(on: boolean): void;
+  link?(status: LinkStatus, detail: string): void;
+  session?(state: ClientState): void;
+  online?(): void;
+  offline?(reason: OfflineReason, detail: string): void;
+  error?(code: ClientError, detail: string): void;
+  app?(event: AppEvent, detail: string): void;
+}
+
+export class LedDevice {
+  readonly driver: Esp8266Driver;
+  readonly client: MqttClient;
+  private readonly topics: ThingTopics;
+  private readonly token: TokenBuilder;
+  private readonly model: readonly PropertySpec[];
+  private readonly identifier: string;
+  private readonly activeLow: boolean;
+  private readonly json = new OneJsonBuilder();
+  private readonly parser: OneJsonParser;
+  private readonly ids = new MessageIds();
+  /** Payloads we build (replies, posts): never the decoder's buffer, so echoed ids can be copied. */
+  private readonly out: Uint8Array;
+  private readonly postTopic: TopicBytes;
+  private readonly setReplyTopic: TopicBytes;
+  private readonly getReplyTopic: TopicBytes;
+  private readonly desiredGetTopic: TopicBytes;
+  private readonly invokeReplyTopic: TopicBytes;
+  private ledOn = false;
+  private postPending = false;
+  private started = false;
+
+  constructor(
+    private readonly board: Board,
+    private readonly config: DeviceConfig,
+    private readonly observer: LedDeviceObserver = {},
+  ) {
+    const onenet = config.onenet;
+    this.identifier = config.led.identifier;
+    this.activeLow = config.led.activeLow;
+    this.model = [{ identifier: this.identifier, type: "bool" }];
+    this.token = new TokenBuilder({ productId: onenet.productId, deviceName: onenet.deviceName, key: onenet.key, keyKind: onenet.keyKind, method: onenet.method });
+    this.topics = new ThingTopics(onenet.productId, onenet.deviceName);
+    this.parser = new OneJsonParser({ maxBytes: config.mqtt.bufferSize });
+    this.out = new Uint8Array(config.mqtt.bufferSize);
+    this.postTopic = this.topicBytes("property/post");
+    this.setReplyTopic = this.topicBytes("property/set_reply");
+    this.getReplyTopic = this.topicBytes("property/get_reply");
+    this.desiredGetTopic = this.topicBytes("property/desired/get");
+    // Service ids vary; the reply topic is rebuilt in this one buffer for each invoke.
+    this.invokeReplyTopic = { bytes: new Uint8Array(this.topics.maxLength(64)), offset: 0, length: 0 };
+
+    this.driver = new Esp8266Driver(board, {
+      ssid: config.wifi.ssid,
+      password: config.wifi.password,
+      host: config.mqtt.host,
+      port: config.mqtt.port,
+      tls: config.mqtt.tls,
+      receiveMode: config.at.receiveMode,
+      onStatus: (status, detail) => this.observer.link?.(status, detail),
+    });
+
+    const prefix = this.topics.topicString("property/set").slice(0, -"property/set".length);
+    const clock = board.clock;
+    this.client = new MqttClient(
+      board,
+      this.driver,
+      {
+        clientId: onenet.deviceName,
+        username: onenet.productId,
+        // A fresh token before every CONNECT: an expired `et` must never loop on CONNACK 4.
+        writePassword: (out, offset) =>
+          this.token.build(out, offset, chooseExpiry(clock.wallTime(), onenet.tokenLifetimeS, onenet.farFutureEt)),
+        passwordBufferSize: this.token.maxLength,
+        keepaliveS: config.mqtt.keepaliveS,
+        bufferSize: config.mqtt.bufferSize,
+        subscriptions: [
+          { topic: `${prefix}property/set`, qos: 0 },
+          { topic: `${prefix}property/get`, qos: 0 },
+          { topic: `${prefix}property/post/reply`, qos: 0 },
+          { topic: `${prefix}property/desired/get/reply`, qos: 0 },
+          { topic: `${prefix}service/+/invoke`, qos: 0 },
+        ],
+      },
+      {
+        onOnline: () => this.onOnline(),
+        onOffline: (reason, detail) => {
+          this.board.log("warn", `offline: ${reason}${detail ? ` (${detail})` : ""}`);
+          this.observer.offline?.(reason, detail);
+        },
+        onMessage: (packet, buffer) => this.onMessage(packet, buffer),
+        onPublishAcked: () => {
+          if (this.postPending) this.postState();
+        },
+        onError: (code, detail) => {
+          this.board.log("error", `mqtt: ${code}${detail ? ` (${detail})` : ""}`);
+          this.observer.error?.(code, detail);
+        },
+        onStateChange: (state) => this.observer.session?.(state),
+      },
+    );
+  }
+
+  /** Whether the LED is lit (the application's view; the pin level follows polarity). */
+  get on(): boolean {
+    return this.ledOn;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.writeLed(this.ledOn);
+    this.board.log("info", `starting: device ${this.config.onenet.deviceName} of product ${this.config.onenet.productId}, broker ${this.config.mqtt.host}:${this.config.mqtt.port}${this.config.mqtt.tls ? " (TLS)" : ""}`);
+    this.client.start();
+  }
+
+  stop(): void {
+    this.started = false;
+    this.client.stop();
+  }
+
+  private topicBytes(kind: FixedThingTopic): TopicBytes {
+    const bytes = new Uint8Array(this.topics.maxLength());
+    const length = this.topics.write(kind, bytes, 0);
+    return { bytes, offset: 0, length };
+  }
+
+  private writeLed(on: boolean): void {
+    this.board.led.write(on !== this.activeLow ? 1 : 0);
+  }
+
+  private setLed(on: boolean): void {
+    const changed = on !== this.ledOn;
+    this.ledOn = on;
+    this.writeLed(on);
+    if (changed) {
+      this.board.log("info", `LED ${on ? "on" : "off"}`);
+      this.observer.led?.(on);
+    }
+  }
+
+  private onOnline(): void {
+    this.board.log("info", "online");
+    this.observer.online?.();
+    this.postState();
+    const length = this.buildDesiredGet();
+    if (length > 0) this.client.publish(this.desiredGetTopic, this.out, 0, length, 0);
+  }
+
+  private buildDesiredGet(): number {
+    this.json.beginDesiredGet(this.out, 0, this.ids.next());
+    this.json.addIdentifier(this.identifier);
+    return this.json.end();
+  }
+
+  /** Posts the LED state at QoS 1; when every in-flight slot is busy, posts once one frees up. */
+  private postState(): void {
+    this.json.beginPropertyPost(this.out, 0, this.ids.next(), this.board.clock.wallTime());
+    this.json.addBoolean(this.identifier, this.ledOn);
+    const length = this.json.end();
+    if (length <= 0) {
+      this.report("post-deferred", "property/post does not fit the buffer");
+      return;
+    }
+    const result = this.client.publish(this.postTopic, this.out, 0, length, 1);
+    this.postPending = result === "inflight-full";
+    if (this.postPending) this.report("post-deferred", "every in-flight slot is busy");
+    else if (result !== "sent" && result !== "queued") this.board.log("error", `property/post not accepted: ${result}`);
+  }
+
+  private onMessage(packet: DecodedPacket, buffer: Uint8Array): void {
+    const kind = this.topics.matchThingTopic(buffer, packet.topicOffset, packet.topicLength);
+    const payloadOffset = packet.payloadOffset;
+    const payloadLength = packet.payloadLength;
+    switch (kind) {
+      case "property/set":
+        this.onSet(buffer, payloadOffset, payloadLength);
+        return;
+      case "property/get":
+        this.onGet(buffer, payloadOffset, payloadLength);
+        return;
+      case "property/desired/get/reply":
+        this.onDesired(buffer, payloadOffset, payloadLength);
+        return;
+      case "property/post/reply": {
+        const error = this.parser.parse(kind, buffer, payloadOffset, payloadLength);
+        if (error !== "ok" || this.parser.code !== 200) this.report("post-rejected", error !== "ok" ? error : `code ${this.parser.code}`);
+        return;
+      }
+      case "service/invoke":
+        this.onInvoke(buffer, payloadOffset, payloadLength);
+        return;
+      default:
+        // Our own publishes echoed back (a broker subscribed with thing/#), or a topic we do not
+        // know: never acted on.
+        return;
+    }
+  }
+
+  private onSet(buffer: Uint8Array, offset: number, length: number): void {
+    const parser = this.parser;
+    let error: OneJsonError = parser.parse("property/set", buffer, offset, length);
+    if (error === "ok") error = parser.checkParams(this.model);
+    if (error !== "ok") {
+      this.sendReply(this.setReplyTopic, this.json.errorReply(this.out, 0, parser, error));
+      this.report("set-rejected", error);
+      return;
+    }
+    let value = this.ledOn;
+    parser.rewind();
+    while (parser.next()) if (parser.keyIs(this.identifier)) value = parser.valueKind === "true";
+    this.setLed(value);
+    this.sendReply(this.setReplyTopic, this.json.reply(this.out, 0, buffer, parser.idOffset, parser.idLength, 200, "success"));
+    this.report("set-applied", value ? "on" : "off");
+    this.postState();
+  }
+
+  private onGet(buffer: Uint8Array, offset: number, length: number): void {
+    const parser = this.parser;
+    let error: OneJsonError = parser.parse("property/get", buffer, offset, length);
+    if (error === "ok") {
+      parser.rewind();
+      while (parser.next()) {
+        if (parser.valueKind !== "string") error = "bad-params";
+        else if (!parser.keyIs(this.identifier)) error = "unknown-identifier";
+        if (error !== "ok") break;
+      }
+    }
+    if (error !== "ok") {
+      this.sendReply(this.getReplyTopic, this.json.errorReply(this.out, 0, parser, error));
+      return;
+    }
+    this.json.beginGetReply(this.out, 0, buffer, parser.idOffset, parser.idLength);
+    this.json.addBoolean(this.identifier, this.ledOn);
+    this.sendReply(this.getReplyTopic, this.json.end());
+    this.report("get-answered", this.ledOn ? "on" : "off");
+  }
+
+  private onDesired(buffer: Uint8Array, offset: number, length: number): void {
+    const parser = this.parser;
+    if (parser.parse("property/desired/get/reply", buffer, offset, length) !== "ok" || parser.code !== 200) return;
+    parser.rewind();
+    while (parser.next()) {
+      if (!parser.keyIs(this.identifier)) continue;
+      if (!parser.unwrapValue() && parser.valueKind === "object") continue;
+      if (parser.valueKind !== "true" && parser.valueKind !== "false") continue;
+      const value = parser.valueKind === "true";
+      if (value !== this.ledOn) {
+        this.setLed(value);
+        this.report("desired-applied", value ? "on" : "off");
+        this.postState();
+      }
+      return;
+    }
+  }
+
+  private onInvoke(buffer: Uint8Array, offset: number, length: number): void {
+    const topics = this.topics;
+    const target = this.invokeReplyTopic;
+    target.length = topics.writeService("service/invoke_reply", buffer, topics.serviceIdOffset, topics.serviceIdLength, target.bytes, 0);
+    if (target.length <= 0) return;
+    const parsed = this.parser.parse("service/invoke", buffer, offset, length);
+    this.sendReply(target, this.json.errorReply(this.out, 0, this.parser, parsed === "ok" ? "unknown-service" : parsed));
+  }
+
+  private sendReply(topic: TopicBytes, length: number): void {
+    if (length === ONEJSON_NO_ROOM || length <= 0) {
+      this.report("reply-dropped", "reply does not fit the buffer");
+      return;
+    }
+    const result = this.client.publish(topic, this.out, 0, length, 0);
+    if (result !== "sent") this.report("reply-dropped", result);
+  }
+
+  private report(event: AppEvent, detail: string): void {
+    this.observer.app?.(event, detail);
+  }
+}
