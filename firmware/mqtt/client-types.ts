@@ -161,6 +161,8 @@ export class ClientStats {
   retransmissions = 0;
   /** PUBACK / PUBCOMP completing one of our messages. */
   acked = 0;
+  /** PUBACK / PUBCOMP for no message of ours (e.g. the second ack after a retransmission): ignored. */
+  unknownAcks = 0;
   /** Inbound PUBLISHes delivered to onMessage. */
   delivered = 0;
   /** Inbound QoS 2 duplicates acknowledged but not delivered again. */

@@ -288,9 +288,9 @@ export class MqttClient {
       return "invalid";
     }
     const fields = this.publishFields;
-    setPublishFields(fields, topic, payload, payloadOffset, payloadLength, qos, retain, 0);
     if (qos === 0) {
       if (this.currentState !== "online") return "offline";
+      setPublishFields(fields, topic, payload, payloadOffset, payloadLength, qos, retain, 0);
       const length = this.encodePublishInto(this.tx);
       if (length < 0) return length === -1 ? "too-large" : "invalid";
       if (this.transport.sendSpace < length + this.txReserve) return "tx-full";
@@ -302,7 +302,7 @@ export class MqttClient {
     const slot = this.inflight.freeSlot();
     if (slot === null) return "inflight-full";
     const packetId = this.inflight.allocateId(this.subscribeId);
-    fields.packetId = packetId;
+    setPublishFields(fields, topic, payload, payloadOffset, payloadLength, qos, retain, packetId);
     const length = this.encodePublishInto(slot.bytes);
     if (length < 0) return length === -1 ? "too-large" : "invalid";
     this.inflight.claim(slot, packetId, qos, length);
@@ -394,7 +394,8 @@ export class MqttClient {
         const slot = this.inflight.find(p.packetId);
         const expected = type === PUBACK ? SLOT_PUBLISH : SLOT_PUBREL;
         if (slot === null || slot.state !== expected || (type === PUBACK && slot.qos !== 1)) {
-          this.report("unexpected-packet", `${type === PUBACK ? "PUBACK" : "PUBCOMP"} ${p.packetId}`);
+          // Benign after a retransmission (the server acks both copies): counted, not reported.
+          this.stats.unknownAcks++;
           return;
         }
         this.inflight.release(slot);
