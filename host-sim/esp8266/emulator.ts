@@ -172,8 +172,9 @@ interface Link {
   rxLength: number;
   notifyArmed: boolean;
   paused: boolean;
-  /** Data that came before CONNECT was printed. */
+  /** Data (and a close) that came before CONNECT was printed. */
   early: Uint8Array[];
+  earlyClose: string | undefined;
 }
 
 const enc = (s: string): Uint8Array => {
@@ -747,6 +748,7 @@ export class Esp8266Emulator {
       notifyArmed: true,
       paused: false,
       early: [],
+      earlyClose: undefined,
     };
     this.links[id] = link;
     this.emit({ type: "link", time: this.clock.now(), id, state: "connecting", detail: `${t} ${host}:${port}` });
@@ -787,6 +789,7 @@ export class Esp8266Emulator {
             this.running = false;
             this.out(F.connectLine(this.mux, id) + F.OK);
             for (const early of link.early.splice(0)) this.netData(link, early);
+            if (link.earlyClose !== undefined) this.linkDown(link, link.earlyClose);
           });
         },
         onData: (bytes) => {
@@ -803,7 +806,9 @@ export class Esp8266Emulator {
             this.at(started + (dns ? this.delays.dnsFail : this.delays.connect), () => failed(dns, error ?? "closed"));
             return;
           }
-          if (link.state === "open") this.linkDown(link, error ? `peer: ${error}` : "closed by peer");
+          const detail = error ? `peer: ${error}` : "closed by peer";
+          if (link.state === "open") this.linkDown(link, detail);
+          else if (link.state === "connecting") link.earlyClose = detail;
         },
       },
     );

@@ -139,6 +139,15 @@ describe.each([1, 8, 64] as const)("chunk size %i", (chunkSize) => {
       expect(r.take()).toBe("\r\nRecv 2 bytes\r\n\r\nSEND FAIL\r\n");
     });
 
+    it("a server that closes at once: CONNECT, OK, then CLOSED (never before CONNECT)", async () => {
+      const { r, network } = make();
+      network.listen("slam.local", 80, (s) => {
+        s.write("bye");
+        s.end();
+      });
+      expect(await r.cmdIo('AT+CIPSTART="TCP","slam.local",80')).toBe(`CONNECT\r\n${OK}\r\n+IPD,3:bye${tail}CLOSED\r\n`);
+    });
+
     it("refused and DNS failures", async () => {
       const { r } = make();
       expect(await r.cmdIo('AT+CIPSTART="TCP","nobody.local",1883')).toBe(is17 ? `${ERROR}CLOSED\r\n` : ERROR);

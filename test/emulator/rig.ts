@@ -6,7 +6,7 @@ import { VirtualClock } from "../../host-sim/clock.js";
 import type { EmulatorDelays, EmulatorEvent, Dialect } from "../../host-sim/esp8266/emulator.js";
 import { Esp8266Emulator } from "../../host-sim/esp8266/emulator.js";
 import type { NetworkBackend } from "../../host-sim/network.js";
-import { MemoryNetwork, pump } from "../../host-sim/network.js";
+import { MemoryNetwork, pump, pumpUntil } from "../../host-sim/network.js";
 import type { UartOptions } from "../../host-sim/uart.js";
 import { VirtualUart } from "../../host-sim/uart.js";
 
@@ -102,6 +102,22 @@ export function rig(options: RigOptions) {
       r.write(`${line}\r\n`);
       await pump(clock, ms);
       return r.take();
+    },
+    /**
+     * For real sockets: sends a line and pumps until the output matches `done` (virtual limit
+     * `ms`, then up to 5 s of real time), then 5 ms more for trailing bytes.
+     */
+    async cmdUntil(line: string, done: RegExp, ms = 2000): Promise<string> {
+      r.take();
+      r.write(`${line}\r\n`);
+      await pumpUntil(clock, () => done.test(rx), ms, { realTimeoutMs: 5000 });
+      await pump(clock, 5);
+      return r.take();
+    },
+    /** Pumps until the output so far matches `done` (see cmdUntil). */
+    async waitFor(done: RegExp, ms = 2000): Promise<void> {
+      await pumpUntil(clock, () => done.test(rx), ms, { realTimeoutMs: 5000 });
+      await pump(clock, 5);
     },
     /** Boot, ATE0, station mode, join the default AP; leaves the output empty. */
     ready(): void {
