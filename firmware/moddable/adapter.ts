@@ -43,7 +43,8 @@ export interface ModdableIO<T> {
 /** Wall time before this (2024-01-01) means nobody set the clock: treat it as unknown. */
 const TRUSTWORTHY_AFTER_MS = 1704067200000;
 
-const LEVELS: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+// Frozen so a preloaded build keeps it in flash instead of copying it to RAM.
+const LEVELS: Readonly<Record<LogLevel, number>> = Object.freeze({ debug: 0, info: 1, warn: 2, error: 3 });
 
 /** A BoardTimer's repeat interval while idle; it is unscheduled then and never fires. */
 const IDLE_INTERVAL_MS = 0x3fffffff;

@@ -48,13 +48,13 @@ function openOutput(p: PinSpec): DigitalOutput {
   return new Digital({ pin, mode: Digital.Output });
 }
 
-const io: ModdableIO<Timer> = {
+const io: ModdableIO<Timer> = Object.freeze({
   openSerial,
   openOutput,
   timer: Timer,
   ticks: () => Time.ticks,
   print: (line: string) => trace(line),
-};
+});
 
 export function createModdableBoard(config: ModdableBoardConfig): Board {
   return new ModdableBoard(config, io);
