@@ -154,6 +154,8 @@ export class MqttClient {
   private closeRetry = RETRY_NORMAL;
   /** stop() closed a live link: its onClose is stale. */
   private swallowClose = false;
+  /** Acceptance number of the newest in-flight message handed to the transport. */
+  private lastSentSeq = 0;
   /** Queued QoS 1/2 messages wait for room in the transport. */
   private txRetryAt = NEVER;
 
@@ -308,9 +310,11 @@ export class MqttClient {
     this.inflight.claim(slot, packetId, qos, length);
     this.lastPacketId = packetId;
     if (this.currentState !== "online") return "queued";
+    // Not slot.sentAt: the ack may arrive, and the slot be freed, inside the transport's send().
+    const seq = slot.seq;
     this.flushUnsent();
     this.armTimer();
-    return slot.sentAt >= 0 ? "sent" : "queued";
+    return this.lastSentSeq >= seq ? "sent" : "queued";
   }
 
   // ---- transport events --------------------------------------------------------------------
@@ -413,6 +417,8 @@ export class MqttClient {
       case PUBREC: {
         const slot = this.inflight.find(p.packetId);
         if (slot !== null && slot.qos === 2) {
+          // From here the PUBREL is what is in flight; everSent now tracks it, not the PUBLISH.
+          if (slot.state === SLOT_PUBLISH) slot.everSent = false;
           slot.state = SLOT_PUBREL;
           slot.sentAt = -1;
           this.flushUnsent();
@@ -475,10 +481,11 @@ export class MqttClient {
       this.fail("encode-failed", `SUBSCRIBE: ${errorCode(error)}`, "protocol-error", RETRY_REFUSED);
       return;
     }
+    // Everything is set before sending: a transport may deliver the answer from inside send().
     this.setState("subscribing");
-    if (!this.sendControl(length)) return;
-    this.stats.subscribes++;
     this.phaseDeadline = this.board.clock.now() + this.ackTimeoutMs;
+    this.stats.subscribes++;
+    this.sendControl(length);
   }
 
   private onSuback(p: DecodedPacket): void {
@@ -580,11 +587,10 @@ export class MqttClient {
           return;
         }
       } else if (now >= this.pingDue()) {
-        const length = encodePingreq(this.tx, 0);
-        if (!this.sendControl(length)) return;
         this.pingSentAt = now;
         this.lastPingAt = now;
         this.stats.pingsSent++;
+        if (!this.sendControl(encodePingreq(this.tx, 0))) return;
       }
     }
     if (state !== "online") return;
@@ -815,13 +821,24 @@ export class MqttClient {
       bytes[0] |= 0x08; // DUP: this copy may already have reached the server
     }
     if (this.transport.sendSpace < length + this.txReserve) return false;
-    if (!this.transport.send(bytes, 0, length)) return false;
+    // Marked sent before the call: a transport may deliver the ack from inside send().
     const now = this.board.clock.now();
-    this.lastTxAt = now;
+    const everSent = slot.everSent;
+    const isPublish = slot.state === SLOT_PUBLISH;
+    const seq = slot.seq;
     slot.sentAt = now;
-    if (slot.everSent) this.stats.retransmissions++;
-    else if (slot.state === SLOT_PUBLISH) this.stats.published++;
     slot.everSent = true;
+    if (!this.transport.send(bytes, 0, length)) {
+      if (slot.state !== SLOT_FREE) {
+        slot.sentAt = -1;
+        slot.everSent = everSent;
+      }
+      return false;
+    }
+    this.lastTxAt = now;
+    if (seq > this.lastSentSeq) this.lastSentSeq = seq;
+    if (everSent) this.stats.retransmissions++;
+    else if (isPublish) this.stats.published++;
     return true;
   }
 
