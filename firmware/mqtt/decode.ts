@@ -55,6 +55,7 @@ import {
   UNSUBSCRIBE,
 } from "./constants.js";
 import type { DecodeErrorCode, SessionCheckCode } from "./errors.js";
+import { copyBytes } from "./bytes.js";
 import { UTF8_BAD, UTF8_HASH, UTF8_NULL, UTF8_PLUS, filterIsValid, scanUtf8 } from "./utf8.js";
 
 export type DecoderRole = "client" | "server" | "any";
@@ -295,15 +296,8 @@ export class MqttDecoder {
       if (state === BODY) {
         let n = this.bodyEnd - this.pos;
         if (n > stop - i) n = stop - i;
-        let p = this.pos;
-        if (n === bytes.length) {
-          buf.set(bytes, p); // the whole chunk: no view to allocate
-          p += n;
-          i += n;
-        } else {
-          const last = i + n;
-          while (i < last) buf[p++] = bytes[i++];
-        }
+        const p = copyBytes(buf, this.pos, bytes, i, n);
+        i += n;
         this.pos = p;
         if (p === this.bodyEnd) {
           this.state = HEADER;

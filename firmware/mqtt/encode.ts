@@ -28,6 +28,7 @@ import {
   remainingLengthSize,
   writeRemainingLength,
 } from "./constants.js";
+import { copyBytes } from "./bytes.js";
 import { MqttError } from "./errors.js";
 import type { EncodeErrorCode } from "./errors.js";
 import {
@@ -190,15 +191,6 @@ function binaryFieldLength(v: string | Uint8Array): number {
   } else n = v.length;
   if (n > MAX_STRING_LENGTH) fail("string-too-long");
   return n;
-}
-
-function copyBytes(buf: Uint8Array, pos: number, src: Uint8Array, off: number, len: number): number {
-  if (off === 0 && len === src.length) {
-    buf.set(src, pos); // whole array: no view to allocate
-    return pos + len;
-  }
-  for (let i = 0; i < len; i++) buf[pos + i] = src[off + i];
-  return pos + len;
 }
 
 function writeU16(buf: Uint8Array, pos: number, v: number): number {
