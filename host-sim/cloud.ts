@@ -1,0 +1,124 @@
+/*
+ * The cloud side of the simulator: what the OneNET console does to a device (set a property, read
+ * it) and what it sees coming back (set_reply, get_reply, property/post).
+ *
+ * - EmbeddedCloud: our OneNET-compatible broker's own cloud API (host-sim/broker).
+ * - MqttCloud: any other MQTT broker (Mosquitto, say), through the npm `mqtt` client: it publishes
+ *   property/set and property/get on the device's topics and watches `$sys/{pid}/{dev}/thing/#`.
+ */
+import mqtt from "mqtt";
+import type { OneNetBroker } from "./broker/onenet-broker.js";
+
+export interface DeviceMessage {
+  /** "set_reply" | "get_reply" | "property/post" | "desired/get" | "invoke_reply" | ... */
+  kind: string;
+  topic: string;
+  payload: string;
+  json: unknown;
+}
+
+export interface CloudSide {
+  /** Sends property/set; returns the message id. */
+  setProperty(params: Record<string, unknown>): Promise<string>;
+  /** Sends property/get; returns the message id. */
+  getProperty(identifiers: string[]): Promise<string>;
+  /** Every message the device publishes. Returns an unsubscribe function. */
+  onDeviceMessage(listener: (message: DeviceMessage) => void): () => void;
+  close(): Promise<void>;
+}
+
+export class EmbeddedCloud implements CloudSide {
+  constructor(
+    private readonly broker: OneNetBroker,
+    private readonly productId: string,
+    private readonly deviceName: string,
+  ) {}
+
+  async setProperty(params: Record<string, unknown>): Promise<string> {
+    return this.broker.setProperty(this.productId, this.deviceName, params);
+  }
+
+  async getProperty(identifiers: string[]): Promise<string> {
+    return this.broker.getProperty(this.productId, this.deviceName, identifiers);
+  }
+
+  onDeviceMessage(listener: (message: DeviceMessage) => void): () => void {
+    return this.broker.onEvent((event) => {
+      if (event.type !== "device-publish" || event.deviceName !== this.deviceName || event.productId !== this.productId) return;
+      listener({ kind: event.kind, topic: event.topic, payload: new TextDecoder().decode(event.payload), json: event.json });
+    });
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Device -> cloud topic suffixes and the kind names EmbeddedCloud reports for them. */
+const DEVICE_KINDS: Record<string, string> = {
+  "property/post": "property/post",
+  "event/post": "event/post",
+  "property/desired/get": "desired/get",
+  "property/set_reply": "set_reply",
+  "property/get_reply": "get_reply",
+};
+
+export class MqttCloud implements CloudSide {
+  private nextId = Math.floor(Date.now() % 1_000_000) * 1000;
+  private readonly listeners = new Set<(message: DeviceMessage) => void>();
+  private readonly prefix: string;
+
+  private constructor(
+    private readonly client: mqtt.MqttClient,
+    productId: string,
+    deviceName: string,
+  ) {
+    this.prefix = `$sys/${productId}/${deviceName}/thing/`;
+    client.on("message", (topic, payload) => {
+      if (!topic.startsWith(this.prefix)) return;
+      const rest = topic.slice(this.prefix.length);
+      const kind = DEVICE_KINDS[rest] ?? (/^service\/[^/]+\/invoke_reply$/.test(rest) ? "invoke_reply" : undefined);
+      if (!kind) return; // our own property/set and property/get, echoed by the broker
+      const text = payload.toString("utf8");
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      for (const listener of this.listeners) listener({ kind, topic, payload: text, json });
+    });
+  }
+
+  /** Connects to `url` (e.g. mqtt://127.0.0.1:1883) as the cloud side of one device. */
+  static async connect(url: string, productId: string, deviceName: string): Promise<MqttCloud> {
+    const client = await mqtt.connectAsync(url, { clientId: `onenet-led-cloud-${process.pid}`, reconnectPeriod: 500, connectTimeout: 5000 });
+    const cloud = new MqttCloud(client, productId, deviceName);
+    await client.subscribeAsync(`$sys/${productId}/${deviceName}/thing/#`, { qos: 0 });
+    return cloud;
+  }
+
+  private id(): string {
+    this.nextId = (this.nextId + 1) % 1e13;
+    return String(this.nextId);
+  }
+
+  async setProperty(params: Record<string, unknown>): Promise<string> {
+    const id = this.id();
+    await this.client.publishAsync(`${this.prefix}property/set`, JSON.stringify({ id, version: "1.0", params }), { qos: 0 });
+    return id;
+  }
+
+  async getProperty(identifiers: string[]): Promise<string> {
+    const id = this.id();
+    await this.client.publishAsync(`${this.prefix}property/get`, JSON.stringify({ id, version: "1.0", params: identifiers }), { qos: 0 });
+    return id;
+  }
+
+  onDeviceMessage(listener: (message: DeviceMessage) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync(true);
+  }
+}

@@ -1,0 +1,360 @@
+/*
+ * The whole simulated bench in one object: the firmware (LedDevice) on a host board, a virtual
+ * UART at 115200 baud, the emulated ESP8266, and a OneNET-compatible broker with its cloud side.
+ *
+ *   const sim = await Simulation.create({ ...options, onEvent });
+ *   sim.start();                              // power on: module boots, firmware starts
+ *   await sim.runUntil(() => sim.online, 60_000);   // virtual mode: advance board time
+ *   const id = await sim.setLed(true);        // the cloud sends property/set
+ *   sim.wifiDrop(); sim.tcpClose(); sim.resetModule(); await sim.brokerRestart();
+ *   await sim.close();
+ *
+ * Two clock modes. "virtual" (tests, the demo): board time advances only through runFor/runUntil,
+ * in big jumps while nothing happens and in 1 ms steps, yielding to Node's event loop, while real
+ * I/O (the broker) is in flight; so hours of board time pass in seconds and runs replay. "real"
+ * (the interactive console): board time follows the wall clock (RealTimeDriver).
+ *
+ * The broker is either the embedded OneNET-compatible one (in-process: the emulator's CIPSTART
+ * reaches it through a MemoryNetwork, no sockets) or an external one (`broker: { host, port }`,
+ * reached over real TCP through NodeNetwork, with `mqtts.heclouds.com` mapped to it).
+ */
+import { LedDevice, type AppEvent } from "../firmware/app.js";
+import { parseConfig } from "../firmware/config.js";
+import type { DeviceConfig, ReceiveMode } from "../firmware/config.js";
+import type { LogLevel } from "../firmware/board.js";
+import { OneNetBroker } from "./broker/onenet-broker.js";
+import { HostBoard } from "./board.js";
+import { RealTimeDriver, VirtualClock } from "./clock.js";
+import { EmbeddedCloud, MqttCloud, type CloudSide, type DeviceMessage } from "./cloud.js";
+import { Esp8266Emulator, type Dialect } from "./esp8266/emulator.js";
+import { MemoryNetwork, NodeNetwork, type NetworkBackend } from "./network.js";
+import { VirtualUart, type UartDirection } from "./uart.js";
+
+/** The seed tutorial's device: the simulator's default identity, so its bytes match the seed's. */
+export const SEED_DEVICE = {
+  productId: "L14FCC38pq",
+  deviceName: "test1",
+  key: "b0ZHZ1BnNTdBSUV2c0dhUmJGMDBRYVJXS090VEVnMHU=",
+} as const;
+export const DEFAULT_WIFI = { ssid: "onenet-lab", password: "password123" } as const;
+
+export type Layer = "wifi" | "tcp" | "mqtt";
+
+export type SimEvent =
+  | { type: "led"; t: number; on: boolean }
+  | { type: "link"; t: number; layer: Layer; state: string; detail: string }
+  | { type: "publish"; t: number; direction: "up" | "down"; kind: string; topic: string; payload: string }
+  | { type: "error"; t: number; code: string; detail: string }
+  | { type: "app"; t: number; event: AppEvent; detail: string }
+  | { type: "fault"; t: number; fault: string }
+  | { type: "log"; t: number; level: LogLevel; message: string }
+  | { type: "uart"; t: number; direction: UartDirection; bytes: Uint8Array };
+
+export interface SimulationOptions {
+  mode?: "virtual" | "real";
+  dialect?: Dialect;
+  receiveMode?: ReceiveMode;
+  baud?: number;
+  /** UART delivery chunk (bytes). */
+  chunkSize?: number;
+  /** An external broker instead of the embedded one. */
+  broker?: { host: string; port: number };
+  productId?: string;
+  deviceName?: string;
+  key?: string;
+  ssid?: string;
+  password?: string;
+  keepaliveS?: number;
+  ledActiveLow?: boolean;
+  /** Seeds the board's jitter and the UART's fault generator. */
+  seed?: number;
+  /** Epoch ms at board time 0 (the board's and the broker's wall clock). Default: now. */
+  wallClockStart?: number;
+  /** Extra raw configuration keys (mc/config style), applied over the above. */
+  config?: Record<string, unknown>;
+  onEvent?: (event: SimEvent) => void;
+}
+
+export class Simulation {
+  readonly clock: VirtualClock;
+  readonly uart: VirtualUart;
+  readonly emulator: Esp8266Emulator;
+  readonly board: HostBoard;
+  readonly device: LedDevice;
+  readonly config: DeviceConfig;
+  readonly cloud: CloudSide;
+  /** The embedded broker (undefined with an external one). */
+  readonly broker: OneNetBroker | undefined;
+  readonly events: SimEvent[] = [];
+  readonly link: Record<Layer, string> = { wifi: "down", tcp: "down", mqtt: "stopped" };
+  /** Every message the device published, as the cloud saw it. */
+  readonly deviceMessages: DeviceMessage[] = [];
+  private readonly listeners = new Set<(event: SimEvent) => void>();
+  private readonly realTime: RealTimeDriver | undefined;
+  private readonly unsubscribeCloud: () => void;
+  private activity = 0;
+  private started = false;
+
+  private constructor(
+    readonly options: SimulationOptions,
+    parts: { clock: VirtualClock; network: NetworkBackend; broker: OneNetBroker | undefined; cloud: CloudSide; config: DeviceConfig },
+  ) {
+    const { clock, network, broker, cloud, config } = parts;
+    this.clock = clock;
+    this.broker = broker;
+    this.cloud = cloud;
+    this.config = config;
+    if (options.onEvent) this.listeners.add(options.onEvent);
+    const seed = options.seed ?? 1;
+    this.uart = new VirtualUart(clock, { baud: options.baud ?? 115200, chunkSize: options.chunkSize ?? 32, faults: { seed } });
+    this.uart.onTraffic = (direction, bytes, t) => {
+      this.activity++;
+      if (this.listeners.size) this.emitOnly({ type: "uart", t, direction, bytes });
+    };
+    this.emulator = new Esp8266Emulator({
+      clock,
+      uart: this.uart,
+      dialect: options.dialect ?? "2.x",
+      network,
+      accessPoints: [{ ssid: config.wifi.ssid, password: config.wifi.password }],
+      random: () => this.board.random(),
+    });
+    this.board = new HostBoard({
+      clock,
+      openSerial: (handlers) => this.uart.mcu.open(handlers),
+      ledActiveLow: config.led.activeLow,
+      seed,
+      moduleReset: this.emulator.resetPin,
+      onLog: (line) => this.emit({ type: "log", t: line.time, level: line.level, message: line.message }),
+    });
+    const t = () => clock.now();
+    this.device = new LedDevice(this.board, config, {
+      led: (on) => this.emit({ type: "led", t: t(), on }),
+      link: (status, detail) => this.onLinkStatus(status, detail),
+      session: (state) => this.setLayer("mqtt", state, ""),
+      error: (code, detail) => this.emit({ type: "error", t: t(), code, detail }),
+      app: (event, detail) => this.emit({ type: "app", t: t(), event, detail }),
+    });
+    this.unsubscribeCloud = cloud.onDeviceMessage((message) => {
+      this.activity++;
+      this.deviceMessages.push(message);
+      this.emit({ type: "publish", t: t(), direction: "up", kind: message.kind, topic: message.topic, payload: message.payload });
+    });
+    broker?.onEvent((event) => {
+      this.activity++;
+      if (event.type === "cloud-publish")
+        this.emit({ type: "publish", t: t(), direction: "down", kind: event.kind, topic: event.topic, payload: new TextDecoder().decode(event.payload) });
+    });
+    this.realTime = options.mode === "real" ? new RealTimeDriver(clock) : undefined;
+  }
+
+  static async create(options: SimulationOptions = {}): Promise<Simulation> {
+    const clock = new VirtualClock({ wallOffset: options.wallClockStart ?? Date.now() });
+    const productId = options.productId ?? SEED_DEVICE.productId;
+    const deviceName = options.deviceName ?? SEED_DEVICE.deviceName;
+    const key = options.key ?? SEED_DEVICE.key;
+    const config = parseConfig({
+      ssid: options.ssid ?? DEFAULT_WIFI.ssid,
+      password: options.password ?? DEFAULT_WIFI.password,
+      product: productId,
+      device: deviceName,
+      key,
+      keepalive: options.keepaliveS ?? 120,
+      receiveMode: options.receiveMode ?? "passive",
+      ledActiveLow: options.ledActiveLow ?? false,
+      ...(options.broker ? {} : { host: "mqtts.heclouds.com", port: 1883 }),
+      ...options.config,
+    });
+    let network: NetworkBackend;
+    let broker: OneNetBroker | undefined;
+    let cloud: CloudSide;
+    if (options.broker) {
+      const { host, port } = options.broker;
+      network = new NodeNetwork({ dns: { [config.mqtt.host]: host }, ports: { [config.mqtt.port]: port } });
+      cloud = await MqttCloud.connect(`mqtt://${host}:${port}`, productId, deviceName);
+    } else {
+      broker = new OneNetBroker({ devices: [{ productId, deviceName, key }], wallTime: () => clock.wallTime() });
+      await broker.ready();
+      const memory = new MemoryNetwork();
+      const b = broker;
+      memory.listen(config.mqtt.host, config.mqtt.port, (stream) => b.handle(stream));
+      network = memory;
+      cloud = new EmbeddedCloud(broker, productId, deviceName);
+    }
+    return new Simulation(options, { clock, network, broker, cloud, config });
+  }
+
+  /** Powers the board and the module on. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.emulator.powerOn();
+    this.device.start();
+    this.realTime?.startDriving();
+  }
+
+  get online(): boolean {
+    return this.device.client.online;
+  }
+
+  get ledOn(): boolean {
+    return this.board.led.lit;
+  }
+
+  onEvent(listener: (event: SimEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ------------------------------------------------------------------ time (virtual mode)
+
+  /** Advances board time by `ms`, letting real I/O (the broker) run in between. */
+  async runFor(ms: number): Promise<void> {
+    await this.runUntil(() => false, ms);
+  }
+
+  /**
+   * Advances board time until `predicate()` holds or `limitMs` passes; returns whether it held.
+   * While nothing is in flight the clock jumps to the next timer; after any real I/O it moves in
+   * 1 ms steps until the event loop has been quiet for a few turns, so a broker's answer is never
+   * skipped over by a jump.
+   */
+  async runUntil(predicate: () => boolean, limitMs: number): Promise<boolean> {
+    if (this.realTime) throw new Error("runUntil is for virtual mode; in real mode time follows the wall clock");
+    const clock = this.clock;
+    const end = clock.now() + limitMs;
+    let quietTurns = 0;
+    for (;;) {
+      if (predicate()) return true;
+      if (clock.now() >= end) return false;
+      const before = this.activity;
+      let target: number;
+      if (quietTurns < 8) target = Math.min(end, clock.now() + 1);
+      else target = Math.min(end, Math.max(clock.now() + 1, clock.nextEventTime() ?? end));
+      clock.runUntil(target);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      quietTurns = this.activity === before ? quietTurns + 1 : 0;
+    }
+  }
+
+  // ------------------------------------------------------------------ the cloud
+
+  async setLed(on: boolean): Promise<string> {
+    return this.cloud.setProperty({ [this.config.led.identifier]: on });
+  }
+
+  async toggleLed(): Promise<string> {
+    const reported = this.broker?.reported(this.config.onenet.productId, this.config.onenet.deviceName)[this.config.led.identifier];
+    const current = reported ? reported.value === true : this.ledOn;
+    return this.setLed(!current);
+  }
+
+  async getLed(): Promise<string> {
+    return this.cloud.getProperty([this.config.led.identifier]);
+  }
+
+  /** The device's reply to the cloud message `id`, once it has arrived. */
+  replyTo(id: string): DeviceMessage | undefined {
+    return this.deviceMessages.find((m) => (m.kind === "set_reply" || m.kind === "get_reply") && (m.json as { id?: unknown } | undefined)?.id === id);
+  }
+
+  repliesTo(id: string): DeviceMessage[] {
+    return this.deviceMessages.filter((m) => (m.kind === "set_reply" || m.kind === "get_reply") && (m.json as { id?: unknown } | undefined)?.id === id);
+  }
+
+  // ------------------------------------------------------------------ faults
+
+  /** The access point disappears; it comes back after `restoreAfterMs` of board time (0: never). */
+  wifiDrop(restoreAfterMs = 5000): void {
+    this.fault("wifi-drop");
+    this.emulator.wifiDrop();
+    if (restoreAfterMs > 0) this.clock.setTimeout(() => this.emulator.wifiRestore(), restoreAfterMs);
+  }
+
+  /** The server side closes the TCP link. */
+  tcpClose(): void {
+    this.fault("tcp-close");
+    if (this.broker) this.broker.kick(this.config.onenet.productId, this.config.onenet.deviceName);
+    else this.emulator.closeByPeer();
+  }
+
+  /** The module reboots on its own (brown-out, watchdog): `ready` arrives mid-stream. */
+  resetModule(): void {
+    this.fault("reset-module");
+    this.emulator.reset();
+  }
+
+  /** The embedded broker drops everyone and refuses links for `downMs`. */
+  async brokerRestart(downMs = 2000): Promise<void> {
+    if (!this.broker) throw new Error("broker-restart needs the embedded broker");
+    this.fault("broker-restart");
+    await this.broker.restart(downMs);
+  }
+
+  async close(): Promise<void> {
+    this.realTime?.stop();
+    this.device.stop();
+    this.unsubscribeCloud();
+    await this.cloud.close();
+    await this.broker?.close();
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private fault(fault: string): void {
+    this.emit({ type: "fault", t: this.clock.now(), fault });
+  }
+
+  private onLinkStatus(status: string, detail: string): void {
+    switch (status) {
+      case "module-starting":
+        this.setLayer("wifi", "module-starting", detail);
+        this.setLayer("tcp", "down", detail);
+        break;
+      case "module-ready":
+        this.setLayer("wifi", "module-ready", detail);
+        break;
+      case "wifi-joining":
+        this.setLayer("wifi", "joining", detail);
+        break;
+      case "wifi-up":
+        this.setLayer("wifi", "up", detail);
+        break;
+      case "wifi-down":
+        this.setLayer("wifi", "down", detail);
+        this.setLayer("tcp", "down", detail);
+        break;
+      case "link-opening":
+        this.setLayer("tcp", "opening", detail);
+        break;
+      case "link-up":
+        this.setLayer("tcp", "up", detail);
+        break;
+      case "link-down":
+        this.setLayer("tcp", "down", detail);
+        break;
+    }
+  }
+
+  private setLayer(layer: Layer, state: string, detail: string): void {
+    if (this.link[layer] === state) return;
+    this.link[layer] = state;
+    this.emit({ type: "link", t: this.clock.now(), layer, state, detail });
+  }
+
+  private emit(event: SimEvent): void {
+    if (this.events.length >= 20_000) this.events.splice(0, 10_000);
+    this.events.push(event);
+    this.emitOnly(event);
+  }
+
+  private emitOnly(event: SimEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A display that fails must not stop the board.
+      }
+    }
+  }
+}
