@@ -91,6 +91,8 @@ const CONNACK_ERRORS: readonly ClientError[] = [
 ];
 
 const NEVER = Number.POSITIVE_INFINITY;
+/** How long to wait for the transport to confirm a close before going on without it. */
+const CLOSE_TIMEOUT_MS = 10_000;
 
 /** How the next back-off is chosen when the link is down. */
 const RETRY_NORMAL = 0;
@@ -238,6 +240,18 @@ export class MqttClient {
   start(): void {
     if (this.currentState !== "stopped") return;
     const now = this.board.clock.now();
+    if (this.swallowClose) {
+      // stop()'s close has not come back yet, and a transport (the AT driver) ignores open() until
+      // it has: wait for it like any close of ours, then open after the usual short back-off.
+      this.swallowClose = false;
+      this.closeReason = "closed-by-us";
+      this.closeDetail = "restarted";
+      this.closeRetry = RETRY_NORMAL;
+      this.setState("closing");
+      this.phaseDeadline = now + CLOSE_TIMEOUT_MS;
+      this.armTimer();
+      return;
+    }
     const at = this.connectRate.earliest(now);
     if (at > now) this.enterBackoff(at - now);
     else this.openLink();
@@ -745,7 +759,7 @@ export class MqttClient {
     this.closeRetry = retry;
     this.pingSentAt = -1;
     this.setState("closing");
-    this.phaseDeadline = this.board.clock.now() + 10_000;
+    this.phaseDeadline = this.board.clock.now() + CLOSE_TIMEOUT_MS;
     this.closeTransport();
   }
 

@@ -151,6 +151,7 @@ describe("MqttClient connect", () => {
     expect(connects.length).toBeGreaterThan(20);
     expect(maxInWindow(connects, 5000)).toBeLessThanOrEqual(3);
     expect(new Set(rig.handler.offline.map((o) => o.reason))).toEqual(new Set(reasons));
+    expect(rig.transport.ignoredOpens).toBe(0);
   });
 
   it("back-off grows while the session never becomes stable, and resets after a stable session", () => {

@@ -92,6 +92,9 @@ describe("MqttClient link faults", () => {
     rig.clock.advance(10_000);
     expect(rig.client.online).toBe(true);
     expect(rig.handler.events).toEqual(["online", "offline:stopped", "online"]);
+    // The transport (like the AT driver) ignores open() until the old close is through: never tried.
+    expect(rig.transport.ignoredOpens).toBe(0);
+    expect(rig.handler.errors).toEqual([]);
   });
 });
 

@@ -46,7 +46,16 @@ export class FakeTransport implements Transport {
 
   constructor(readonly clock: VirtualClock) {}
 
+  /** close() was called; onClose("closed-by-us") not delivered yet. */
+  closing = false;
+  /** open() calls ignored because a link was still open, opening or closing (as the AT driver does). */
+  ignoredOpens = 0;
+
   open(events: TransportEvents): void {
+    if (this.up || this.opening || this.closing) {
+      this.ignoredOpens++;
+      return;
+    }
     this.events = events;
     this.link++;
     this.opens.push(this.clock.now());
@@ -78,7 +87,7 @@ export class FakeTransport implements Transport {
   }
 
   send(bytes: Uint8Array, offset: number, length: number): boolean {
-    if (!this.up) return false;
+    if (!this.up || this.closing) return false;
     if (length > this.sendSpace) return false;
     const copy = Buffer.from(bytes.subarray(offset, offset + length));
     // Each send() in these tests carries exactly one whole packet.
@@ -89,11 +98,16 @@ export class FakeTransport implements Transport {
 
   close(): void {
     this.closes++;
-    const wasUp = this.up || this.opening;
-    this.up = false;
-    this.opening = false;
-    if (!wasUp) return;
-    this.clock.setTimeout(() => this.events?.onClose("closed-by-us", ""), 1);
+    if (!(this.up || this.opening) || this.closing) return;
+    // Like the AT driver: the link stays busy until onClose is delivered on a later tick.
+    this.closing = true;
+    this.clock.setTimeout(() => {
+      this.closing = false;
+      this.up = false;
+      this.opening = false;
+      this.link++;
+      this.events?.onClose("closed-by-us", "");
+    }, 1);
   }
 
   /** The server (or the network) ends the link. */
