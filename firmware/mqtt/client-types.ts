@@ -42,7 +42,7 @@ export type ClientError =
   | "protocol-error" // fatal decoder error or a packet out of place; detail: the rule
   | "packet-dropped" // non-fatal decoder error (e.g. packet bigger than the buffer); session continues
   | "unexpected-packet" // a packet the session did not ask for (ignored)
-  | "inbound-qos2-full" // no room to track another inbound QoS 2 message: not acknowledged, the server resends
+  | "inbound-qos2-full" // no room to track another inbound QoS 2 message: not delivered nor acknowledged; the server resends
   | "send-failed" // the transport refused a control packet: the link is closed and reopened
   | "encode-failed" // a CONNECT or SUBSCRIBE could not be encoded (configuration too large)
   | "password-failed" // writePassword threw or returned a bad length (long back-off)

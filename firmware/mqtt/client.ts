@@ -529,7 +529,8 @@ export class MqttClient {
         return;
       }
       if (this.inboundQos2.full) {
-        // Not acknowledged: the server keeps it and resends once PUBRELs have made room.
+        // Not acknowledged and not delivered: the server keeps it and resends it (3.1.1 servers
+        // at the latest after a reconnect), by when PUBRELs will have made room.
         this.report("inbound-qos2-full", `packet id ${packetId}`);
         return;
       }
