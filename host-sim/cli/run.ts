@@ -82,7 +82,7 @@ export async function run(argv: string[]): Promise<number> {
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
     if (duration) setTimeout(stop, duration * 1000).unref();
-    if (process.stdin.isTTY || !duration) startConsole(sim, print, stop);
+    startConsole(sim, print, stop);
   });
   await done;
   print("stopping");
