@@ -15,8 +15,9 @@
  * - Bytes from the UART go, from onReadable only, into one preallocated buffer and through the
  *   byte-level AtParser (parser.ts). Lines are dispatched by kind (the unsolicited-line table in
  *   `onLine`); final results complete the one command in flight (`AtResponse`).
- * - One command in flight, each kind with its timeout (AT 2 s, CWJAP 20 s, CIPSTART 10 s, SEND OK
- *   10 s, ready 10 s). `busy p/s...` makes it retry with growing back-off.
+ * - One command in flight, each kind with its timeout (AT 2 s, CWJAP 20 s, CIPSTART 15 s: longer
+ *   than the module's own ~10 s so its verdict is read, SEND OK 10 s, ready 10 s). `busy p/s...`
+ *   makes it retry with growing back-off.
  * - What to do next is derived from state in `service()` (no queue of objects): init step, WiFi
  *   join, CIPSTART, passive read, send, close. So nothing is allocated per command or per packet,
  *   except the typed-array views handed to SerialPort.write (one per FIFO-sized chunk).
@@ -26,10 +27,11 @@
  *   (dialect), AT+SYSSTORE=0 (2.x), AT+CWMODE=1, AT+CIPMUX=0, receive mode (AT+CIPRECVMODE=1 or
  *   AT+CIPMODE=1), AT+CIPSSLSIZE=4096 (1.7 + TLS); then AT+CWJAP (when WiFi is not up) and
  *   AT+CIPSTART. open() with the module initialised and WiFi up goes straight to AT+CIPSTART.
- * - Recovery: an unsolicited `ready` re-inits from ATE0 (the module just booted); three timeouts in
- *   a row mark the module unresponsive and reset it. Link loss (CLOSED, WIFI DISCONNECT, SEND FAIL,
+ * - Recovery: an unsolicited `ready` re-inits from ATE0 (the module just booted); three silent
+ *   timeouts in a row (no byte from the module meanwhile) mark it unresponsive and reset it. Link loss (CLOSED, WIFI DISCONNECT, SEND FAIL,
  *   reset, unresponsive) is reported through onClose with its LinkDownReason; the session owns the
- *   back-off and calls open() again.
+ *   back-off and calls open() again. In passive mode a CLOSED is reported only after the data
+ *   still buffered in the module (the server's last words) has been read and delivered.
  * - The WiFi password never reaches a log or trace: CWJAP lines are redacted.
  *
  * Limits: in transparent mode the module's own messages (CLOSED, WIFI DISCONNECT, ready) are
@@ -97,7 +99,9 @@ export const MAX_SEND_CHUNK = 2048;
 export const TIMEOUTS = {
   at: 2000,
   cwjap: 20000,
-  cipstart: 10000,
+  // The module gives up on its own after ~10 s and says so: wait longer than that so its answer
+  // (ERROR, CLOSED) is read here instead of completing the next command.
+  cipstart: 15000,
   sendOk: 10000,
   prompt: 5000,
   ready: 10000,
@@ -109,8 +113,11 @@ export const TIMEOUTS = {
 const RESET_PULSE_MS = 50;
 /** Silence around `+++` (the module needs >= 20 ms; bytes may still sit in the FIFO). */
 const ESCAPE_GUARD_MS = 50;
-/** After `+++` the module wants 1 s before the next command. */
-const ESCAPE_SETTLE_MS = 1000;
+/**
+ * After `+++` the module wants 1 s before the next command, counted from when it has left
+ * passthrough (the after-guard past the last `+`) and with the bytes' time on the wire: 1.1 s.
+ */
+const ESCAPE_SETTLE_MS = 1100;
 /** After CIPSTART's bare ERROR, how long a following CLOSED still means "refused". */
 const VERDICT_MS = 200;
 const MAX_BUSY_RETRIES = 8;
@@ -242,6 +249,8 @@ export class Esp8266Driver implements Transport {
   private resetsThisOpen = 0;
   private alreadyRetried = false;
   private recoverPending = false;
+  /** Passive mode: the peer closed while data still waits in the module. */
+  private peerClosed = false;
   lastError: AtError | undefined;
 
   constructor(board: Pick<Board, "openSerial" | "clock" | "log" | "moduleReset">, options: Esp8266Options) {
@@ -606,6 +615,17 @@ export class Esp8266Driver implements Transport {
       case "ready":
         break;
     }
+    if (this.peerClosed) {
+      if (this.recvWanted && this.session === "open") {
+        this.issue("recvdata");
+        return;
+      }
+      this.peerClosed = false;
+      this.recvWanted = false;
+      if (this.session === "open" && this.linkForSession) {
+        this.reportClose("closed-by-peer", "closed-by-peer", "CLOSED: the server closed the link");
+      }
+    }
     if (this.passthrough) {
       if (this.session === "open" && this.linkForSession) {
         this.pump();
@@ -684,6 +704,7 @@ export class Esp8266Driver implements Transport {
     this.linkOnModule = false;
     this.linkForSession = false;
     this.recvWanted = false;
+    this.peerClosed = false;
     this.ringToWrite = 0;
     this.used = 0;
     this.head = 0;
@@ -802,6 +823,7 @@ export class Esp8266Driver implements Transport {
   }
 
   private onPrompt(): void {
+    if (this.aux === "busy-backoff") this.setAux("none", 0); // the command got through after all
     if (this.cmd === "cipsend" && this.cmdState !== "data") {
       this.cmdState = "data";
       this.cursor = this.head;
@@ -874,6 +896,13 @@ export class Esp8266Driver implements Transport {
     if (this.aux === "verdict") return;
     if (!this.linkOnModule) return;
     this.linkOnModule = false;
+    if (this.mode === "passive" && this.recvWanted && this.session === "open" && this.linkForSession) {
+      // The server's last words (an MQTT CONNACK refusal, say) wait in the module: read them
+      // first, then report the close (service()).
+      this.peerClosed = true;
+      this.service();
+      return;
+    }
     this.recvWanted = false;
     if (this.session === "open" && this.linkForSession) {
       this.reportClose("closed-by-peer", "closed-by-peer", "CLOSED: the server closed the link");
@@ -992,15 +1021,15 @@ export class Esp8266Driver implements Transport {
         this.recvWanted = false;
         break;
       case "cipsend":
-      case "passthrough":
         // ERROR before the prompt: no link (1.7 says `link is not valid` first).
         if (r.linkInvalid) this.linkOnModule = false;
-        this.reportClose(
-          cmd === "cipsend" ? "send-failed" : "connect-failed",
-          "link-invalid",
-          r.linkInvalid ? "link is not valid" : "CIPSEND answered ERROR",
-        );
+        this.reportClose("send-failed", "link-invalid", r.linkInvalid ? "link is not valid" : "CIPSEND answered ERROR");
         break;
+      case "passthrough":
+        // The module forgot CIPMODE=1 (it reset unseen, its `ready` read as passthrough data): start over.
+        this.phase = "down";
+        this.reportClose("connect-failed", "link-invalid", "AT+CIPSEND (passthrough) answered ERROR");
+        return;
       case "recvdata":
         this.recvWanted = ok && r.recvGot >= r.recvRequested && r.recvRequested > 0;
         break;
@@ -1095,7 +1124,9 @@ export class Esp8266Driver implements Transport {
     if (cmd === "none") return;
     this.stats.timeouts++;
     this.parser.reset();
-    if (++this.timeoutsInRow >= MAX_TIMEOUTS_IN_ROW) {
+    // Only silence counts towards "not responding": a module that talks is alive.
+    if (this.stats.uartBytesRead === this.resp.bytesAtStart) this.timeoutsInRow++;
+    if (this.timeoutsInRow >= MAX_TIMEOUTS_IN_ROW) {
       this.finishCmd();
       this.unresponsive();
       return;
@@ -1154,7 +1185,7 @@ export class Esp8266Driver implements Transport {
         this.issue("probe");
         return;
       case "busy-backoff":
-        if (this.cmd !== "none") this.resend();
+        if (this.cmd !== "none" && this.cmdState === "command") this.resend();
         return;
       case "guard-before":
         this.cmdBuf.clear().text("+++");
@@ -1171,6 +1202,11 @@ export class Esp8266Driver implements Transport {
         this.service();
         return;
       case "verdict":
+        if (!this.resp.closed) {
+          // 2.x says only ERROR, also when an old link is still open: close before the next try.
+          this.linkOnModule = true;
+          this.linkForSession = false;
+        }
         this.connectFailed(this.resp.closed ? "connect-refused" : "connect-failed");
         return;
       case "none":

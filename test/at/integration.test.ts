@@ -367,3 +367,131 @@ describe("driver x emulator: secrets", () => {
     expect(all).not.toContain("s3cr3t");
   });
 });
+
+describe("driver x emulator: harder cases", () => {
+  for (const dialect of DIALECTS) {
+    it(`${dialect}: a server that never answers the SYN: the module's own verdict is read (connect-failed), then recovery`, async () => {
+      const r = await setup({ dialect });
+      let blackHole = true;
+      const inner = r.network;
+      (r.esp as unknown as { network: unknown }).network = {
+        connect(target: Parameters<MemoryNetwork["connect"]>[0], events: Parameters<MemoryNetwork["connect"]>[1]) {
+          if (blackHole) return { write() {}, close() {} };
+          return inner.connect(target, events);
+        },
+      };
+      r.driver.open(r.session);
+      const t0 = r.clock.now();
+      await r.waitClose();
+      expect(r.clock.now() - t0).toBeGreaterThan(9000);
+      expect(r.session.closes[0].reason).toBe("connect-failed");
+      expect(["connect-failed", "connect-refused"]).toContain(r.driver.lastError);
+      blackHole = false;
+      await r.open();
+      await r.roundTrip(300, 21);
+    });
+
+    it(`${dialect} passive: the server's last bytes before it closes are delivered before closed-by-peer`, async () => {
+      const r = await setup({ dialect, mode: "passive" });
+      await r.open();
+      const lastWords = new Uint8Array([0x20, 0x02, 0x00, 0x05]); // CONNACK "not authorized"
+      r.servers.at(-1)!.end(Buffer.from(lastWords));
+      await r.waitClose();
+      expect(r.session.closes[0].reason).toBe("closed-by-peer");
+      expect(r.session.received).toEqual([...lastWords]);
+      await r.open();
+      await r.roundTrip(300, 22);
+    });
+
+    it(`${dialect} active: the server's last bytes before it closes are delivered before closed-by-peer`, async () => {
+      const r = await setup({ dialect, mode: "active" });
+      await r.open();
+      r.servers.at(-1)!.end(Buffer.from([0x20, 0x02, 0x00, 0x05]));
+      await r.waitClose();
+      expect(r.session.closes[0].reason).toBe("closed-by-peer");
+      expect(r.session.received).toEqual([0x20, 0x02, 0x00, 0x05]);
+    });
+
+    it(`${dialect}: a peer close racing a send (CIPSEND on a dead link) is reported once and recovered`, async () => {
+      const r = await setup({ dialect });
+      await r.open();
+      r.esp.closeByPeer();
+      r.driver.send(new Uint8Array([1, 2, 3]), 0, 3);
+      await r.waitClose();
+      await pump(r.clock, 500);
+      expect(r.session.closes).toHaveLength(1);
+      expect(["closed-by-peer", "send-failed"]).toContain(r.session.closes[0].reason);
+      await r.open();
+      await r.roundTrip(300, 23);
+    });
+
+    it(`${dialect} transparent: the link drops silently (module redials); the session closes and reopens`, async () => {
+      const r = await setup({ dialect, mode: "transparent" });
+      await r.open();
+      await r.roundTrip(200, 24);
+      r.esp.closeByPeer();
+      await pump(r.clock, 3000);
+      // Nothing visible to the driver: the session's keepalive would notice; it closes.
+      expect(r.session.closes).toEqual([]);
+      r.driver.close();
+      await r.waitClose();
+      const peerBefore = r.atPeer.length;
+      await r.open();
+      await r.roundTrip(300, 25);
+      expect(r.atPeer.length).toBe(peerBefore + 300);
+    });
+
+    it(`${dialect} transparent: an unseen module reset is recovered after the session gives up`, async () => {
+      const r = await setup({ dialect, mode: "transparent" });
+      await r.open();
+      r.esp.reset();
+      await pump(r.clock, 3000);
+      // The session sees garbage (boot noise, "ready") as data and closes; the driver starts over.
+      r.driver.close();
+      await r.waitClose();
+      for (let attempt = 0; attempt < 5 && r.session.opens < 2; attempt++) {
+        r.driver.open(r.session);
+        await r.until(() => r.session.opens >= 2 || r.session.closes.length > 1 + attempt, 120_000, 5);
+      }
+      expect(r.session.opens).toBe(2);
+      await r.roundTrip(300, 26);
+    });
+
+    it(`${dialect}: bytes corrupted and lost on the UART: no throw, the link fails cleanly and recovers`, async () => {
+      const r = await setup({ dialect, uart: { chunkSize: 8 } });
+      await r.open();
+      r.uart.setFaults({ corruptRate: 0.02, dropRate: 0.01, seed: 7 }, "both");
+      for (let i = 0; i < 30 && r.session.closes.length === 0; i++) {
+        const out = trickyPayload(200, i);
+        r.driver.send(out, 0, out.length);
+        r.servers.at(-1)?.write(Buffer.from(out));
+        await pump(r.clock, 300, { stepMs: 5 });
+      }
+      r.uart.setFaults({}, "both");
+      expect(r.uart.stats.corrupted + r.uart.stats.dropped).toBeGreaterThan(10);
+      await pump(r.clock, 30_000, { stepMs: 10 });
+      expect(r.clock.errors).toEqual([]);
+      // Recovery: whatever state the faults left, open() eventually gives a working link.
+      if (r.session.closes.length > 0 || !r.driver.linkUp) {
+        for (let attempt = 0; attempt < 5 && !r.driver.linkUp; attempt++) {
+          const closes = r.session.closes.length;
+          r.driver.open(r.session);
+          await r.until(() => r.driver.linkUp || r.session.closes.length > closes, 120_000, 5);
+        }
+      }
+      expect(r.driver.linkUp).toBe(true);
+      const peerBefore = r.atPeer.length;
+      const recvBefore = r.session.received.length;
+      const out = trickyPayload(500, 99);
+      await r.sendAll(out);
+      expect(await r.until(() => r.atPeer.length >= peerBefore + 500)).toBe(true);
+      await pump(r.clock, 50);
+      // The clean tail arrives intact (earlier corrupted bytes may precede it).
+      expect(Buffer.from(r.atPeer.slice(-500))).toEqual(Buffer.from(out));
+      r.serverSends(out);
+      expect(await r.until(() => r.session.received.length >= recvBefore + 500)).toBe(true);
+      await pump(r.clock, 50);
+      expect(Buffer.from(r.session.received.slice(-500))).toEqual(Buffer.from(out));
+    });
+  }
+});
