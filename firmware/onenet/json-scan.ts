@@ -19,6 +19,11 @@
 export type JsonValueKind = "true" | "false" | "number" | "string" | "null" | "object" | "array";
 export type JsonScanError = "malformed" | "too-deep";
 
+// Bytes, not strings: on XS reading a string's characters allocates (see ascii.ts).
+const TRUE = Uint8Array.of(0x74, 0x72, 0x75, 0x65);
+const FALSE = Uint8Array.of(0x66, 0x61, 0x6c, 0x73, 0x65);
+const NULL = Uint8Array.of(0x6e, 0x75, 0x6c, 0x6c);
+
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
@@ -70,16 +75,16 @@ export class JsonScanner {
       this.valueEnd = after - 1;
       return after;
     }
-    if (c === 0x74) return this.literal(p, "true", "true");
-    if (c === 0x66) return this.literal(p, "false", "false");
-    if (c === 0x6e) return this.literal(p, "null", "null");
+    if (c === 0x74) return this.literal(p, TRUE, "true");
+    if (c === 0x66) return this.literal(p, FALSE, "false");
+    if (c === 0x6e) return this.literal(p, NULL, "null");
     if (c === 0x2d || isDigit(c)) return this.scanNumber(p);
     return this.fail("malformed");
   }
 
-  private literal(p: number, text: string, kind: JsonValueKind): number {
+  private literal(p: number, text: Uint8Array, kind: JsonValueKind): number {
     if (p + text.length > this.end) return this.fail("malformed");
-    for (let i = 1; i < text.length; i++) if (this.buf[p + i] !== text.charCodeAt(i)) return this.fail("malformed");
+    for (let i = 1; i < text.length; i++) if (this.buf[p + i] !== text[i]) return this.fail("malformed");
     this.kind = kind;
     this.start = p;
     this.valueEnd = p + text.length;

@@ -12,6 +12,7 @@
  *   beginInvokeReply(out, offset, idBuf, idOffset, idLength)   same shape, for service/{id}/invoke_reply
  *   beginDesiredGet(out, offset, id)             {"id":"7","version":"1.0","params":["led",...]}
  *   addBoolean(identifier, v) / addNumber(identifier, v) / addString(identifier, v) / addIdentifier(identifier)
+ *   addStringBytes(identifier, bytes, offset, length)   a string value from UTF-8 bytes
  *   end(): number
  *   reply(out, offset, idBuf, idOffset, idLength, code, msg)   {"id":"<echo>","code":200,"msg":"success"}
  *                                                (set_reply, and every error reply)
@@ -19,6 +20,9 @@
  * Echoed ids are the raw bytes between the request's quotes (escapes kept), so the cloud gets back exactly
  * what it sent. `idBuf` null or `idLength` 0 echoes NO_ID ("0"). `out` must not overlap the id bytes.
  * Ids we generate: MessageIds.next(), a counter 1..9999999999999 (at most 13 digits, OneNET's limit).
+ * Allocation on XS (checked in test/onenet/xs.test.ts): none, once each distinct identifier/message has been
+ * seen (TextCache of TEXT_CACHE_SIZE); except addString (reads the string's characters: use
+ * addStringBytes) and addNumber with a fraction (formats through String()).
  *
  * ---- Parser: new OneJsonParser({ maxBytes, maxDepth }) once; parse(kind, buf, offset, length) returns a
  * OneJsonError and fills the parser's fields (reused object):
@@ -27,7 +31,8 @@
  *   containerKind/containerOffset/containerLength: `params` (requests) or `data` (replies)
  * then iterate the params (object members, or array elements for property/get):
  *   rewind(); while (next()) { keyOffset/keyLength, valueKind, valueOffset/valueLength }
- *   keyIs(name), valueIsString(text), valueNumber(), unwrapValue() (desired/get/reply's {"value":..}),
+ *   keyIs(name), valueIsString(text) (raw bytes compared; names cached as bytes, as in the builder),
+ *   valueNumber(), unwrapValue() (desired/get/reply's {"value":..}),
  *   idEquals(n), checkParams(model) -> "ok" | "unknown-identifier" | "bad-value" (sets badKey*)
  * String values are reported as raw content between the quotes (escapes kept).
  *
@@ -41,6 +46,7 @@
  * still answered, with id "0" (a digit string as OneNET requires; our counter never yields 0). A numeric id
  * is answered with its digits as a string and code 400. Replies to the cloud's replies are never sent.
  */
+import { TextCache, asciiBytes, equalsBytes, jsonStringBytes, jsonStringByteLength, writeJsonStringByte } from "./ascii.js";
 import { JsonScanner } from "./json-scan.js";
 import type { JsonValueKind } from "./json-scan.js";
 import type { IncomingThingTopic } from "./thing.js";
@@ -54,6 +60,30 @@ export const MAX_GENERATED_ID = 9_999_999_999_999;
 /** Longest id (raw bytes) echoed back; longer ones are answered with NO_ID. */
 export const MAX_ECHO_ID = 64;
 export const NO_ID = "0";
+/** Distinct identifiers and messages each builder and parser keeps as bytes (see ascii.ts's TextCache). */
+export const TEXT_CACHE_SIZE = 32;
+
+// Fixed texts as bytes, made once: on XS, reading a string's characters allocates (see ascii.ts).
+const T_ID_OPEN = asciiBytes('{"id":"');
+const T_VERSION_PARAMS = asciiBytes('","version":"1.0","params":');
+const T_CODE = asciiBytes(',"code":');
+const T_MSG = asciiBytes(',"msg":');
+const T_OK_DATA = asciiBytes(',"code":200,"msg":"success","data":{');
+const T_VALUE = asciiBytes('{"value":');
+const T_EVENT_VALUE = asciiBytes(':{"value":{');
+const T_TIME = asciiBytes(',"time":');
+const T_TRUE = asciiBytes("true");
+const T_FALSE = asciiBytes("false");
+const T_NO_ID = asciiBytes(NO_ID);
+const T_CLOSE_LIST = asciiBytes("]}");
+const T_CLOSE_2 = asciiBytes("}}");
+const T_CLOSE_3 = asciiBytes("}}}");
+const K_ID = asciiBytes("id");
+const K_PARAMS = asciiBytes("params");
+const K_DATA = asciiBytes("data");
+const K_CODE = asciiBytes("code");
+const K_MSG = asciiBytes("msg");
+const K_VALUE = asciiBytes("value");
 
 export type OneJsonError =
   | "ok"
@@ -141,6 +171,7 @@ const MODE_RAW = 2;
 const MODE_LIST = 3;
 
 export class OneJsonBuilder {
+  private readonly texts = new TextCache(TEXT_CACHE_SIZE, jsonStringBytes);
   private out: Uint8Array = new Uint8Array(0);
   private start = 0;
   private pos = 0;
@@ -171,23 +202,28 @@ export class OneJsonBuilder {
     this.out[this.pos++] = c;
   }
 
-  private ascii(text: string): void {
-    for (let i = 0; i < text.length; i++) this.byte(text.charCodeAt(i));
+  private raw(bytes: Uint8Array): void {
+    if (this.status !== 0) return;
+    const n = bytes.length;
+    if (this.pos + n > this.out.length) {
+      this.status = ONEJSON_NO_ROOM;
+      return;
+    }
+    for (let i = 0; i < n; i++) this.out[this.pos + i] = bytes[i];
+    this.pos += n;
   }
 
-  /** A JSON string with the escapes JSON requires, non-ASCII as UTF-8. */
+  /** Identifiers, event names, messages: converted once per distinct text, then copied. */
   private quoted(text: string): void {
+    this.raw(this.texts.get(text));
+  }
+
+  /** An arbitrary string value (read character by character: this allocates on XS; see addStringBytes). */
+  private quotedValue(text: string): void {
     this.byte(0x22);
     for (let i = 0; i < text.length; i++) {
       let c = text.charCodeAt(i);
-      if (c === 0x22 || c === 0x5c) {
-        this.byte(0x5c);
-        this.byte(c);
-      } else if (c < 0x20) {
-        this.ascii("\\u00");
-        this.byte(hexDigit(c >> 4));
-        this.byte(hexDigit(c & 15));
-      } else if (c < 0x80) this.byte(c);
+      if (c < 0x80) this.escaped(c);
       else if (c < 0x800) {
         this.byte(0xc0 | (c >> 6));
         this.byte(0x80 | (c & 0x3f));
@@ -205,6 +241,15 @@ export class OneJsonBuilder {
       }
     }
     this.byte(0x22);
+  }
+
+  private escaped(c: number): void {
+    if (this.status !== 0) return;
+    if (this.pos + jsonStringByteLength(c) > this.out.length) {
+      this.status = ONEJSON_NO_ROOM;
+      return;
+    }
+    this.pos = writeJsonStringByte(c, this.out, this.pos);
   }
 
   private number(value: number): void {
@@ -230,8 +275,9 @@ export class OneJsonBuilder {
       this.pos += writeDecimal(this.out, this.pos, value);
       return;
     }
-    // Fractions are rare here (sensor values): JavaScript's shortest round-trip form, at the cost of one string.
-    this.ascii(String(value));
+    // Fractions are rare here (sensor values): JavaScript's shortest round-trip form, at the cost of a string.
+    const text = String(value);
+    for (let i = 0; i < text.length; i++) this.byte(text.charCodeAt(i));
   }
 
   private id(id: number): void {
@@ -239,14 +285,14 @@ export class OneJsonBuilder {
       if (this.status === 0) this.status = ONEJSON_BAD_VALUE;
       return;
     }
-    this.ascii('{"id":"');
+    this.raw(T_ID_OPEN);
     this.number(id);
-    this.ascii('","version":"1.0","params":');
+    this.raw(T_VERSION_PARAMS);
   }
 
   private echoId(idBuf: Uint8Array | null, idOffset: number, idLength: number): void {
-    this.ascii('{"id":"');
-    if (idBuf === null || idLength <= 0 || idLength > MAX_ECHO_ID || idOffset < 0 || idOffset + idLength > idBuf.length) this.ascii(NO_ID);
+    this.raw(T_ID_OPEN);
+    if (idBuf === null || idLength <= 0 || idLength > MAX_ECHO_ID || idOffset < 0 || idOffset + idLength > idBuf.length) this.raw(T_NO_ID);
     else for (let i = 0; i < idLength; i++) this.byte(idBuf[idOffset + i]);
     this.byte(0x22);
   }
@@ -269,7 +315,7 @@ export class OneJsonBuilder {
     this.id(id);
     this.byte(0x7b);
     this.quoted(event);
-    this.ascii(':{"value":{');
+    this.raw(T_EVENT_VALUE);
     this.mode = MODE_RAW;
     this.eventClose = true;
     this.timeMs = timeMs;
@@ -278,7 +324,7 @@ export class OneJsonBuilder {
   beginGetReply(out: Uint8Array, offset: number, idBuf: Uint8Array | null, idOffset: number, idLength: number): void {
     this.open(out, offset);
     this.echoId(idBuf, idOffset, idLength);
-    this.ascii(',"code":200,"msg":"success","data":{');
+    this.raw(T_OK_DATA);
     this.mode = MODE_RAW;
   }
 
@@ -301,13 +347,13 @@ export class OneJsonBuilder {
     if (this.members++ > 0) this.byte(0x2c);
     this.quoted(identifier);
     this.byte(0x3a);
-    if (this.mode === MODE_WRAPPED) this.ascii('{"value":');
+    if (this.mode === MODE_WRAPPED) this.raw(T_VALUE);
   }
 
   private memberEnd(): void {
     if (this.mode !== MODE_WRAPPED) return;
     if (this.timeMs >= 0) {
-      this.ascii(',"time":');
+      this.raw(T_TIME);
       this.number(Math.floor(this.timeMs));
     }
     this.byte(0x7d);
@@ -315,7 +361,7 @@ export class OneJsonBuilder {
 
   addBoolean(identifier: string, value: boolean): void {
     this.member(identifier);
-    this.ascii(value ? "true" : "false");
+    this.raw(value ? T_TRUE : T_FALSE);
     this.memberEnd();
   }
 
@@ -325,9 +371,19 @@ export class OneJsonBuilder {
     this.memberEnd();
   }
 
+  /** On XS this reads `value` character by character, which allocates; addStringBytes does not. */
   addString(identifier: string, value: string): void {
     this.member(identifier);
-    this.quoted(value);
+    this.quotedValue(value);
+    this.memberEnd();
+  }
+
+  /** A string value given as UTF-8 bytes (escaped as JSON needs; not validated as UTF-8). */
+  addStringBytes(identifier: string, value: Uint8Array, offset: number, length: number): void {
+    this.member(identifier);
+    this.byte(0x22);
+    for (let i = offset; i < offset + length; i++) this.escaped(value[i]);
+    this.byte(0x22);
     this.memberEnd();
   }
 
@@ -342,24 +398,24 @@ export class OneJsonBuilder {
 
   end(): number {
     if (this.mode === MODE_NONE) return this.status !== 0 ? this.status : ONEJSON_BAD_VALUE;
-    if (this.mode === MODE_LIST) this.ascii("]}");
+    if (this.mode === MODE_LIST) this.raw(T_CLOSE_LIST);
     else if (this.eventClose) {
       this.byte(0x7d);
       if (this.timeMs >= 0) {
-        this.ascii(',"time":');
+        this.raw(T_TIME);
         this.number(Math.floor(this.timeMs));
       }
-      this.ascii("}}}");
-    } else this.ascii("}}");
+      this.raw(T_CLOSE_3);
+    } else this.raw(T_CLOSE_2);
     return this.result();
   }
 
   reply(out: Uint8Array, offset: number, idBuf: Uint8Array | null, idOffset: number, idLength: number, code: number, msg: string): number {
     this.open(out, offset);
     this.echoId(idBuf, idOffset, idLength);
-    this.ascii(',"code":');
+    this.raw(T_CODE);
     this.number(Number.isInteger(code) ? code : 500);
-    this.ascii(',"msg":');
+    this.raw(T_MSG);
     this.quoted(msg);
     this.byte(0x7d);
     return this.result();
@@ -370,10 +426,6 @@ export class OneJsonBuilder {
     const usable = parser.idKind === "string" || parser.idKind === "number";
     return this.reply(out, offset, usable ? parser.buf : null, parser.idOffset, usable ? parser.idLength : 0, replyCode(error), replyMessage(error));
   }
-}
-
-function hexDigit(v: number): number {
-  return v < 10 ? 0x30 + v : 0x61 + v - 10;
 }
 
 // ------------------------------------------------------------------------------------------- parser
@@ -396,6 +448,7 @@ const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
 
 export class OneJsonParser {
   readonly maxBytes: number;
+  private readonly texts = new TextCache(TEXT_CACHE_SIZE, asciiBytes);
   private readonly scan: JsonScanner;
 
   buf: Uint8Array = new Uint8Array(0);
@@ -472,21 +525,21 @@ export class OneJsonParser {
       const vs = s.start;
       const ve = s.valueEnd;
       let bit = 0;
-      if (equalsAscii(buf, keyStart, keyLength, "id")) {
+      if (equalsBytes(buf, keyStart, keyLength, K_ID)) {
         bit = 1;
         this.idKind = k === "string" ? "string" : k === "number" ? "number" : "other";
         this.idOffset = vs;
         this.idLength = ve - vs;
-      } else if (equalsAscii(buf, keyStart, keyLength, wantsData ? "data" : "params")) {
+      } else if (equalsBytes(buf, keyStart, keyLength, wantsData ? K_DATA : K_PARAMS)) {
         bit = 2;
         this.containerKind = k;
         this.containerOffset = vs;
         this.containerLength = ve - vs;
-      } else if (equalsAscii(buf, keyStart, keyLength, "code")) {
+      } else if (equalsBytes(buf, keyStart, keyLength, K_CODE)) {
         bit = 4;
         // Infinity marks "present but not a number", apart from NaN for "absent".
         this.code = k === "number" ? numberAt(buf, vs, ve) : Number.POSITIVE_INFINITY;
-      } else if (equalsAscii(buf, keyStart, keyLength, "msg")) {
+      } else if (equalsBytes(buf, keyStart, keyLength, K_MSG)) {
         bit = 8;
         if (k === "string") {
           this.msgOffset = vs;
@@ -575,12 +628,13 @@ export class OneJsonParser {
     return true;
   }
 
+  /** Compares the raw key bytes (escapes are not decoded) with `name`. */
   keyIs(name: string): boolean {
-    return equalsAscii(this.buf, this.keyOffset, this.keyLength, name);
+    return equalsBytes(this.buf, this.keyOffset, this.keyLength, this.texts.get(name));
   }
 
   valueIsString(text: string): boolean {
-    return this.valueKind === "string" && equalsAscii(this.buf, this.valueOffset, this.valueLength, text);
+    return this.valueKind === "string" && equalsBytes(this.buf, this.valueOffset, this.valueLength, this.texts.get(text));
   }
 
   /** The current value as a number (NaN unless it is a number). */
@@ -600,7 +654,7 @@ export class OneJsonParser {
     while (p < end) {
       const after = s.scanString(p);
       if (after < 0) break;
-      const isValue = equalsAscii(buf, p + 1, after - 2 - p, "value");
+      const isValue = equalsBytes(buf, p + 1, after - 2 - p, K_VALUE);
       p = s.skipWs(s.skipWs(after) + 1);
       p = s.scanValue(p, 1);
       if (p < 0) break;
@@ -654,12 +708,6 @@ export class OneJsonParser {
     this.rewind();
     return error;
   }
-}
-
-function equalsAscii(buf: Uint8Array, offset: number, length: number, text: string): boolean {
-  if (length !== text.length) return false;
-  for (let i = 0; i < length; i++) if (buf[offset + i] !== text.charCodeAt(i)) return false;
-  return true;
 }
 
 /**

@@ -13,11 +13,13 @@
  *                                                for "service/invoke" and "service/invoke_reply" (else -1/0)
  *     .topicString(kind, serviceId?): string     host tools only
  *     .maxLength(serviceIdLength): number        longest topic this device can have
- * Nothing here allocates after construction; nothing throws after construction.
+ * Nothing here allocates after construction (topic texts are bytes made at module load: on XS, reading
+ * a string's characters allocates), and nothing throws after construction.
  *
  * Note the underscore in `set_reply`/`get_reply`/`invoke_reply` against the slash in `post/reply`:
  * OneNET's own naming, copied exactly.
  */
+import { asciiBytes, copyBytes, equalsBytes } from "./ascii.js";
 import { validateDeviceName, validateProductId } from "./token.js";
 
 export type FixedThingTopic =
@@ -54,19 +56,21 @@ export const FIXED_THING_TOPICS: readonly FixedThingTopic[] = [
   "property/get_reply",
 ];
 
-const SERVICE = "service/";
-const INVOKE = "/invoke";
-const INVOKE_REPLY = "/invoke_reply";
+const SUFFIXES: readonly Uint8Array[] = FIXED_THING_TOPICS.map(asciiBytes);
+const SERVICE = asciiBytes("service/");
+const INVOKE = asciiBytes("/invoke");
+const INVOKE_REPLY = asciiBytes("/invoke_reply");
+const LONGEST_FIXED = asciiBytes("property/desired/get/reply").length;
 
-function writeAscii(text: string, out: Uint8Array, o: number): number {
-  for (let i = 0; i < text.length; i++) out[o + i] = text.charCodeAt(i);
-  return o + text.length;
+function suffixOf(kind: FixedThingTopic): Uint8Array | null {
+  for (let k = 0; k < FIXED_THING_TOPICS.length; k++) if (FIXED_THING_TOPICS[k] === kind) return SUFFIXES[k];
+  return null;
 }
 
-function equalsAscii(buf: Uint8Array, offset: number, length: number, text: string): boolean {
-  if (length !== text.length) return false;
-  for (let i = 0; i < length; i++) if (buf[offset + i] !== text.charCodeAt(i)) return false;
-  return true;
+function bytesToText(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
+  return s;
 }
 
 /** A service identifier must be one topic level: no separators, wildcards, controls or spaces. */
@@ -82,20 +86,19 @@ export class ThingTopics {
   constructor(productId: string, deviceName: string) {
     validateProductId(productId);
     validateDeviceName(deviceName);
-    const text = `$sys/${productId}/${deviceName}/thing/`;
-    this.prefix = new Uint8Array(text.length);
-    writeAscii(text, this.prefix, 0);
+    this.prefix = asciiBytes(`$sys/${productId}/${deviceName}/thing/`);
   }
 
   maxLength(serviceIdLength = 0): number {
-    return this.prefix.length + Math.max("property/desired/get/reply".length, SERVICE.length + serviceIdLength + INVOKE_REPLY.length);
+    return this.prefix.length + Math.max(LONGEST_FIXED, SERVICE.length + serviceIdLength + INVOKE_REPLY.length);
   }
 
   write(kind: FixedThingTopic, out: Uint8Array, offset: number): number {
-    const n = this.prefix.length + kind.length;
+    const suffix = suffixOf(kind);
+    if (suffix === null) return THING_TOPIC_NO_ROOM;
+    const n = this.prefix.length + suffix.length;
     if (offset < 0 || offset + n > out.length) return THING_TOPIC_NO_ROOM;
-    out.set(this.prefix, offset);
-    writeAscii(kind, out, offset + this.prefix.length);
+    copyBytes(suffix, out, copyBytes(this.prefix, out, offset));
     return n;
   }
 
@@ -105,20 +108,18 @@ export class ThingTopics {
     const tail = kind === "service/invoke" ? INVOKE : INVOKE_REPLY;
     const n = this.prefix.length + SERVICE.length + idLength + tail.length;
     if (offset < 0 || offset + n > out.length) return THING_TOPIC_NO_ROOM;
-    out.set(this.prefix, offset);
-    let o = writeAscii(SERVICE, out, offset + this.prefix.length);
+    let o = copyBytes(SERVICE, out, copyBytes(this.prefix, out, offset));
     // copyWithin-safe even if `id` is `out` (a reply topic built in the buffer that holds the request).
     if (id === out) out.copyWithin(o, idOffset, idOffset + idLength);
     else for (let i = 0; i < idLength; i++) out[o + i] = id[idOffset + i];
-    o += idLength;
-    writeAscii(tail, out, o);
+    copyBytes(tail, out, o + idLength);
     return n;
   }
 
   writeWildcard(out: Uint8Array, offset: number): number {
     const n = this.prefix.length + 1;
     if (offset < 0 || offset + n > out.length) return THING_TOPIC_NO_ROOM;
-    out.set(this.prefix, offset);
+    copyBytes(this.prefix, out, offset);
     out[offset + n - 1] = 0x23;
     return n;
   }
@@ -131,11 +132,8 @@ export class ThingTopics {
     for (let i = 0; i < prefix.length; i++) if (buf[offset + i] !== prefix[i]) return "unknown";
     const rest = offset + prefix.length;
     const restLength = length - prefix.length;
-    for (let k = 0; k < FIXED_THING_TOPICS.length; k++) {
-      const kind = FIXED_THING_TOPICS[k];
-      if (equalsAscii(buf, rest, restLength, kind)) return kind;
-    }
-    if (restLength <= SERVICE.length || !equalsAscii(buf, rest, SERVICE.length, SERVICE)) return "unknown";
+    for (let k = 0; k < SUFFIXES.length; k++) if (equalsBytes(buf, rest, restLength, SUFFIXES[k])) return FIXED_THING_TOPICS[k];
+    if (restLength <= SERVICE.length || !equalsBytes(buf, rest, SERVICE.length, SERVICE)) return "unknown";
     const idStart = rest + SERVICE.length;
     const end = offset + length;
     let idEnd = idStart;
@@ -145,8 +143,8 @@ export class ThingTopics {
     }
     if (idEnd === idStart) return "unknown";
     let kind: ThingTopicKind;
-    if (equalsAscii(buf, idEnd, end - idEnd, INVOKE)) kind = "service/invoke";
-    else if (equalsAscii(buf, idEnd, end - idEnd, INVOKE_REPLY)) kind = "service/invoke_reply";
+    if (equalsBytes(buf, idEnd, end - idEnd, INVOKE)) kind = "service/invoke";
+    else if (equalsBytes(buf, idEnd, end - idEnd, INVOKE_REPLY)) kind = "service/invoke_reply";
     else return "unknown";
     this.serviceIdOffset = idStart;
     this.serviceIdLength = idEnd - idStart;
@@ -154,9 +152,8 @@ export class ThingTopics {
   }
 
   topicString(kind: Exclude<ThingTopicKind, "unknown">, serviceId = ""): string {
-    let prefix = "";
-    for (let i = 0; i < this.prefix.length; i++) prefix += String.fromCharCode(this.prefix[i]);
-    if (kind === "service/invoke" || kind === "service/invoke_reply") return `${prefix}${SERVICE}${serviceId}${kind === "service/invoke" ? INVOKE : INVOKE_REPLY}`;
+    const prefix = bytesToText(this.prefix);
+    if (kind === "service/invoke" || kind === "service/invoke_reply") return `${prefix}service/${serviceId}/${kind === "service/invoke" ? "invoke" : "invoke_reply"}`;
     return prefix + kind;
   }
 }

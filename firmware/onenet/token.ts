@@ -23,6 +23,7 @@
  * C SDK's 64-byte buffer overflows past ~8 characters).
  */
 import type { TokenMethod } from "../config.js";
+import { copyBytes } from "./ascii.js";
 import { Base64Error, base64Decode, base64DecodedLength, base64Encode, base64EncodedLength } from "./base64.js";
 import { Hmac } from "./hmac.js";
 import { Md5 } from "./md5.js";
@@ -123,6 +124,18 @@ function asciiBytes(parts: readonly string[]): Uint8Array {
 
 /** Decimal digits of a whole number 0..2^53-1, without making a string. Returns the count. */
 export function writeDecimal(out: Uint8Array, offset: number, value: number): number {
+  if (value <= 0x7fffffff) {
+    // int32 arithmetic: no double intermediates (which V8, unlike XS, may box on the heap).
+    let digits = 1;
+    for (let v = value | 0; v >= 10; v = (v / 10) | 0) digits++;
+    let v = value | 0;
+    for (let i = offset + digits - 1; i >= offset; i--) {
+      const q = (v / 10) | 0;
+      out[i] = 0x30 + (v - q * 10);
+      v = q;
+    }
+    return digits;
+  }
   let digits = 1;
   for (let v = value; v >= 10; v = Math.floor(v / 10)) digits++;
   let v = value;
@@ -218,12 +231,9 @@ export class TokenBuilder {
     const signEncoded = urlEncodedLength(this.sign, 0, signLength);
     const total = this.head.length + etLength + this.middle.length + signEncoded;
     if (offset < 0 || offset + total > out.length) return TOKEN_NO_ROOM;
-    let o = offset;
-    out.set(this.head, o);
-    o += this.head.length;
+    let o = copyBytes(this.head, out, offset);
     for (let i = 0; i < etLength; i++) out[o++] = this.etDigits[i];
-    out.set(this.middle, o);
-    o += this.middle.length;
+    o = copyBytes(this.middle, out, o);
     urlEncode(this.sign, 0, signLength, out, o);
     return total;
   }

@@ -23,7 +23,8 @@ export class UrlEncodeError extends Error {
   }
 }
 
-const HEX = "0123456789ABCDEF";
+// Bytes, not a string: on XS reading a string's characters allocates (see ascii.ts).
+const HEX = Uint8Array.of(0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46);
 
 function unreserved(c: number): boolean {
   return (
@@ -51,8 +52,8 @@ function putEncoded(c: number, out: Uint8Array, o: number): number {
     return o + 1;
   }
   out[o] = 0x25;
-  out[o + 1] = HEX.charCodeAt(c >> 4);
-  out[o + 2] = HEX.charCodeAt(c & 15);
+  out[o + 1] = HEX[c >> 4];
+  out[o + 2] = HEX[c & 15];
   return o + 3;
 }
 
