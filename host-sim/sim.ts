@@ -68,7 +68,7 @@ export interface SimulationOptions {
   ledActiveLow?: boolean;
   /** Seeds the board's jitter and the UART's fault generator. */
   seed?: number;
-  /** Epoch ms at board time 0 (the board's and the broker's wall clock). Default: now. */
+  /** Epoch ms at board time 0 (the board's and the broker's wall clock). Default: now; -1: the board has no clock. */
   wallClockStart?: number;
   /** Extra raw configuration keys (mc/config style), applied over the above. */
   config?: Record<string, unknown>;
@@ -149,6 +149,7 @@ export class Simulation {
   }
 
   static async create(options: SimulationOptions = {}): Promise<Simulation> {
+    // wallClockStart -1: a board with no trustworthy clock (no RTC, no SNTP).
     const clock = new VirtualClock({ wallOffset: options.wallClockStart ?? Date.now() });
     const productId = options.productId ?? SEED_DEVICE.productId;
     const deviceName = options.deviceName ?? SEED_DEVICE.deviceName;
@@ -173,7 +174,13 @@ export class Simulation {
       network = new NodeNetwork({ dns: { [config.mqtt.host]: host }, ports: { [config.mqtt.port]: port } });
       cloud = await MqttCloud.connect(`mqtt://${host}:${port}`, productId, deviceName);
     } else {
-      broker = new OneNetBroker({ devices: [{ productId, deviceName, key }], wallTime: () => clock.wallTime() });
+      // The broker's clock is the board's when the board has one (token expiry replays exactly),
+      // else real time: a board without a clock signs with a far-future `et`.
+      const brokerTime = () => {
+        const wall = clock.wallTime();
+        return wall >= 0 ? wall : Date.now();
+      };
+      broker = new OneNetBroker({ devices: [{ productId, deviceName, key }], wallTime: brokerTime });
       await broker.ready();
       const memory = new MemoryNetwork();
       const b = broker;

@@ -56,7 +56,8 @@ export async function runDemo(sim: Simulation, print: (line: string) => void): P
         sim.wifiDrop(8000);
       },
       until: () => !sim.online,
-      limitMs: 60_000,
+      // In transparent mode the module says nothing when WiFi goes: only the keepalive finds out.
+      limitMs: sim.config.mqtt.keepaliveS * 1500 + 60_000,
     },
     {
       title: "the access point comes back: WiFi, TCP and MQTT recover by themselves",
