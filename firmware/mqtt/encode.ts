@@ -39,6 +39,7 @@ import {
   filterStringIsValid,
   scanUtf8,
   utf8Length,
+  writeAscii,
   writeUtf8,
 } from "./utf8.js";
 
@@ -73,6 +74,13 @@ export interface PublishFields {
   dup: boolean;
   /** 1..65535 for QoS 1/2; ignored (not written) for QoS 0. */
   packetId: number;
+  /**
+   * Internal: the last topic string validated with these fields and its UTF-8 length, so a device
+   * publishing to the same topic again and again checks it once. Strings are immutable, so identity
+   * is enough. Leave them alone.
+   */
+  checkedTopic?: string | null;
+  checkedTopicLength?: number;
 }
 
 export interface SubscribeFields {
@@ -115,6 +123,8 @@ export function newPublishFields(): PublishFields {
     retain: false,
     dup: false,
     packetId: 0,
+    checkedTopic: null,
+    checkedTopicLength: 0,
   };
 }
 
@@ -199,9 +209,14 @@ function writeU16(buf: Uint8Array, pos: number, v: number): number {
   return pos + 2;
 }
 
+/** Writes a string whose UTF-8 length `len` is known, taking the ASCII shortcut when it applies. */
+function writeString(buf: Uint8Array, pos: number, s: string, len: number): number {
+  return len === s.length ? writeAscii(buf, pos, s) : writeUtf8(buf, pos, s);
+}
+
 function writeBinaryField(buf: Uint8Array, pos: number, v: string | Uint8Array, len: number): number {
   pos = writeU16(buf, pos, len);
-  return typeof v === "string" ? writeUtf8(buf, pos, v) : copyBytes(buf, pos, v, 0, len);
+  return typeof v === "string" ? writeString(buf, pos, v, len) : copyBytes(buf, pos, v, 0, len);
 }
 
 /** Header + remaining length: checks the limits and the room, returns the total packet length. */
@@ -260,16 +275,16 @@ export function encodeConnect(buf: Uint8Array, offset: number, f: ConnectFields)
   buf[pos++] = flags;
   pos = writeU16(buf, pos, keepalive);
   pos = writeU16(buf, pos, clientIdLength);
-  pos = writeUtf8(buf, pos, f.clientId);
+  pos = writeString(buf, pos, f.clientId, clientIdLength);
   if (willTopic !== null) {
     pos = writeU16(buf, pos, willTopicLength);
-    pos = writeUtf8(buf, pos, willTopic);
+    pos = writeString(buf, pos, willTopic, willTopicLength);
     if (willMessage === null) pos = writeU16(buf, pos, 0);
     else pos = writeBinaryField(buf, pos, willMessage, willMessageLength);
   }
   if (username !== null) {
     pos = writeU16(buf, pos, usernameLength);
-    pos = writeUtf8(buf, pos, username);
+    pos = writeString(buf, pos, username, usernameLength);
   }
   if (password !== null) writeBinaryField(buf, pos, password, passwordLength);
   return total;
@@ -284,8 +299,14 @@ export function encodePublish(buf: Uint8Array, offset: number, f: PublishFields)
 
   const topic = f.topic;
   let topicLength: number;
-  if (typeof topic === "string") topicLength = topicNameLength(topic);
-  else {
+  if (typeof topic === "string") {
+    if (topic === f.checkedTopic) topicLength = f.checkedTopicLength!;
+    else {
+      topicLength = topicNameLength(topic);
+      f.checkedTopic = topic;
+      f.checkedTopicLength = topicLength;
+    }
+  } else {
     topicLength = f.topicLength;
     checkSlice(topic, f.topicOffset, topicLength);
     if (topicLength === 0) fail("topic-empty");
@@ -312,9 +333,10 @@ export function encodePublish(buf: Uint8Array, offset: number, f: PublishFields)
   buf[offset] = 0x30 | (f.dup ? 0x08 : 0) | (qos << 1) | (f.retain ? 0x01 : 0);
   let pos = writeRemainingLength(buf, offset + 1, remaining);
   pos = writeU16(buf, pos, topicLength);
-  pos = typeof topic === "string" ? writeUtf8(buf, pos, topic) : copyBytes(buf, pos, topic, f.topicOffset, topicLength);
+  if (typeof topic !== "string") pos = copyBytes(buf, pos, topic, f.topicOffset, topicLength);
+  else pos = topicLength === topic.length ? writeAscii(buf, pos, topic) : writeUtf8(buf, pos, topic);
   if (qos !== 0) pos = writeU16(buf, pos, f.packetId);
-  if (typeof payload === "string") writeUtf8(buf, pos, payload);
+  if (typeof payload === "string") writeString(buf, pos, payload, payloadLength);
   else copyBytes(buf, pos, payload, f.payloadOffset, payloadLength);
   return total;
 }

@@ -32,6 +32,13 @@ export function utf8Length(s: string): number {
   return bytes;
 }
 
+/** Writes an all-ASCII `s` (its UTF-8 length equals its length) at `pos`; returns the next position. */
+export function writeAscii(buf: Uint8Array, pos: number, s: string): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) buf[pos + i] = s.charCodeAt(i);
+  return pos + n;
+}
+
 /** Writes `s` as UTF-8 at `pos` and returns the next position. `s` must have passed utf8Length. */
 export function writeUtf8(buf: Uint8Array, pos: number, s: string): number {
   const n = s.length;
@@ -64,9 +71,12 @@ export function scanUtf8(buf: Uint8Array, off: number, len: number): number {
   while (i < end) {
     const b = buf[i];
     if (b < 0x80) {
-      if (b === 0) flags |= UTF8_NULL;
-      else if (b === 0x2b) flags |= UTF8_PLUS;
-      else if (b === 0x23) flags |= UTF8_HASH;
+      // NUL, "#" and "+" are all <= 0x2B: one comparison clears most characters.
+      if (b <= 0x2b) {
+        if (b === 0) flags |= UTF8_NULL;
+        else if (b === 0x2b) flags |= UTF8_PLUS;
+        else if (b === 0x23) flags |= UTF8_HASH;
+      }
       i++;
       continue;
     }

@@ -118,6 +118,24 @@ describe("PUBLISH refusals", () => {
   });
 });
 
+describe("reused fields", () => {
+  it("a topic validated once is re-checked as soon as it changes", () => {
+    const buf = new Uint8Array(64);
+    const f = newPublishFields();
+    f.topic = "a/b";
+    expect(encodePublish(buf, 0, f)).toBe(7);
+    expect(encodePublish(buf, 0, f)).toBe(7);
+    f.topic = "a/#";
+    refuses("topic-has-wildcard", (b) => encodePublish(b, 0, f));
+    f.topic = "灯";
+    expect(encodePublish(buf, 0, f)).toBe(7);
+    expect(decodeAll(buf.subarray(0, 7))).toEqual([{ packet: { type: "PUBLISH", qos: 0, dup: false, retain: false, topic: "灯", payload: [] } }]);
+    f.topic = new Uint8Array([0x61]);
+    f.topicLength = 1;
+    expect(encodePublish(buf, 0, f)).toBe(5);
+  });
+});
+
 describe("CONNECT refusals", () => {
   it("client id over 65,535 bytes", () => refuses("string-too-long", connect((f) => (f.clientId = "c".repeat(65_536))), 70_000));
   it("password over 65,535 bytes", () =>
