@@ -33,7 +33,9 @@
  *   ERROR, CLOSED); 2.x has no CIPSSLSIZE. One SSL link at a time.
  * - Passthrough: data to the server is packed and sent after 20 ms of silence or 2048 bytes;
  *   `+++` exits when alone (>= 20 ms silence before and after, < 20 ms between the pluses). If
- *   the link drops in passthrough the module prints nothing and redials every second.
+ *   the link drops in passthrough the module prints nothing and redials every second. After the
+ *   exit, input is ignored for delays.afterEscape (950 ms): the docs say wait 1 s.
+ * - AT+CIPDINFO=1 adds the peer to +IPD (`+IPD,<len>,<ip>,<port>:`).
  * - Passive receive buffers up to passiveBufferSize bytes, then stops reading the socket (TCP
  *   back-pressure). The notification `+IPD,<total>` is sent when data arrives and the previous
  *   notification has been followed by an AT+CIPRECVDATA.
@@ -94,6 +96,12 @@ export interface EmulatorDelays {
   plusGuard: number;
   /** Passthrough redial period after the link drops. */
   passthroughRedial: number;
+  /**
+   * After a `+++` exit the module ignores input this long. The docs say to wait 1 s after `+++`;
+   * counted from the exit (20 ms after the last plus) 950 ms leaves a driver that waits 1 s from
+   * writing `+++` a margin, and still catches one that does not wait.
+   */
+  afterEscape: number;
 }
 
 export const DEFAULT_DELAYS: EmulatorDelays = {
@@ -113,6 +121,7 @@ export const DEFAULT_DELAYS: EmulatorDelays = {
   passthroughPack: 20,
   plusGuard: 20,
   passthroughRedial: 1000,
+  afterEscape: 950,
 };
 
 export type LinkState = "connecting" | "open" | "closed";
@@ -155,7 +164,6 @@ export interface EmulatorOptions {
   passiveBufferSize?: number;
   /** Rejoin a saved AP after reset / when the AP comes back. Default true. */
   autoConnect?: boolean;
-  /** Lines printed after `ready` on boot (1.7 vendor firmwares often add one). Default none. */
   onEvent?: (event: EmulatorEvent) => void;
 }
 
@@ -249,6 +257,8 @@ export class Esp8266Emulator {
   private running = false;
   private sending = false;
   private busyUntil = -1;
+  private deafUntil = -1;
+  private dinfo = false;
   private send: { link: Link; need: number; got: number[] } | undefined;
   private pt: {
     buf: number[];
@@ -432,6 +442,8 @@ export class Esp8266Emulator {
     this.running = false;
     this.sending = false;
     this.busyUntil = -1;
+    this.deafUntil = -1;
+    this.dinfo = false;
     this.send = undefined;
     this.pt.packTimer?.cancel();
     this.pt.guardTimer?.cancel();
@@ -443,6 +455,7 @@ export class Esp8266Emulator {
   private receive(bytes: Uint8Array): void {
     if (!this.powered || this.heldInReset || this.hung || !this.booted) return;
     this.stats.fromMcu += bytes.length;
+    if (this.clock.now() < this.deafUntil) return;
     if (this.input === "passthrough") {
       this.passthroughInput(bytes);
       return;
@@ -626,6 +639,22 @@ export class Esp8266Emulator {
         if (!set || args.length !== 5 || !(baud >= 110 && baud <= 4_608_000) || num(1) !== 8) return this.finish(F.ERROR);
         // OK goes out at the old rate; the switch follows once it is on the wire.
         return this.later(F.OK, () => this.after(5, () => this.port.setBaud?.(baud)));
+      }
+      case "AT+CIPDINFO":
+        if (kind === "query") return this.finish(`+CIPDINFO:${this.dinfo ? "TRUE" : "FALSE"}\r\n${F.OK}`);
+        if (!set || (num(0) !== 0 && num(0) !== 1)) return this.finish(F.ERROR);
+        this.dinfo = num(0) === 1;
+        return this.finish(F.OK);
+      case "AT+CIPSTA":
+      case "AT+CIPSTA_CUR": {
+        if (kind !== "query" || (!is17 && name !== "AT+CIPSTA")) return this.finish(F.ERROR);
+        const label = name.slice(2);
+        const up = this.wifi === "got-ip";
+        const v = (a: string) => (up ? a : "0.0.0.0");
+        return this.finish(
+          `${label}:ip:"${v("192.168.31.107")}"\r\n${label}:gateway:"${v("192.168.31.1")}"\r\n` +
+            `${label}:netmask:"${v("255.255.255.0")}"\r\n${F.OK}`,
+        );
       }
       case "AT+CIPSNTPCFG":
         return this.finish(set ? F.OK : F.ERROR);
@@ -878,7 +907,8 @@ export class Esp8266Emulator {
   }
 
   private ipd(link: Link, data: Uint8Array): void {
-    this.out(concat(enc(F.ipdHeader(this.mux, link.id, data.length)), data, enc(F.ipdTail(this.dialect))));
+    const remote = this.dinfo ? { ip: link.net?.remoteAddress ?? link.host, port: link.port } : undefined;
+    this.out(concat(enc(F.ipdHeader(this.mux, link.id, data.length, remote)), data, enc(F.ipdTail(this.dialect))));
   }
 
   /** Leaving passive mode hands what is buffered over as +IPD. */
@@ -1091,6 +1121,7 @@ export class Esp8266Emulator {
     this.packAndSend();
     this.pt.pluses = 0;
     this.input = "command";
+    this.deafUntil = this.clock.now() + this.delays.afterEscape;
     this.emit({ type: "mode", time: this.clock.now(), mode: "command" });
     const link = this.links[0];
     // A link that dropped while in passthrough is reported now that lines can be printed again.

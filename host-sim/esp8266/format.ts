@@ -22,9 +22,13 @@ export function busy(kind: "p" | "s"): string {
   return `\r\nbusy ${kind}...\r\n`;
 }
 
-/** Active-mode data header; 2.x also ends the data with \r\n (see ipdTail). */
-export function ipdHeader(mux: boolean, id: number, len: number): string {
-  return mux ? `\r\n+IPD,${id},${len}:` : `\r\n+IPD,${len}:`;
+/**
+ * Active-mode data header; 2.x also ends the data with \r\n (see ipdTail). With AT+CIPDINFO=1
+ * the peer's address follows the length: `+IPD,<len>,<ip>,<port>:`.
+ */
+export function ipdHeader(mux: boolean, id: number, len: number, remote?: { ip: string; port: number }): string {
+  const info = remote ? `,${remote.ip},${remote.port}` : "";
+  return mux ? `\r\n+IPD,${id},${len}${info}:` : `\r\n+IPD,${len}${info}:`;
 }
 
 export function ipdTail(d: Dialect): string {

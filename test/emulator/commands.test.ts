@@ -157,6 +157,19 @@ describe.each([1, 16] as const)("chunk size %i", (chunkSize) => {
       expect(r.take()).toBe("WIFI CONNECTED\r\nWIFI GOT IP\r\n");
     });
 
+    it("AT+CIPSTA? shows the address once WiFi is up", () => {
+      const r = make();
+      r.boot();
+      r.cmd("ATE0");
+      expect(r.cmd("AT+CIPSTA?")).toBe(
+        `+CIPSTA:ip:"0.0.0.0"\r\n+CIPSTA:gateway:"0.0.0.0"\r\n+CIPSTA:netmask:"0.0.0.0"\r\n${OK}`,
+      );
+      r.cmd('AT+CWJAP="onenet-lab","password123"', 3100);
+      expect(r.cmd("AT+CIPSTA?")).toBe(
+        `+CIPSTA:ip:"192.168.31.107"\r\n+CIPSTA:gateway:"192.168.31.1"\r\n+CIPSTA:netmask:"255.255.255.0"\r\n${OK}`,
+      );
+    });
+
     it("AT+CIPSTATUS: 5 without WiFi, 2 with an IP", () => {
       const r = make();
       r.boot();

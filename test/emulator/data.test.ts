@@ -261,10 +261,13 @@ describe.each([1, 8, 64] as const)("chunk size %i", (chunkSize) => {
       expect(r.esp.state.input).toBe("passthrough");
       // Alone, with the guard times: exit, no reply.
       r.write("+++");
-      await r.pump(1000);
+      await r.pump(100);
       expect(r.take()).toBe("");
       expect(r.esp.state.input).toBe("command");
       expect(latin1(received)).toBe("AT\r\n+IPD,3:x+++a+++");
+      // The module wants a second before the next command: earlier lines are lost.
+      expect(await r.cmdIo("AT", 100)).toBe("");
+      await r.pump(1000);
       expect(await r.cmdIo("AT")).toBe(OK);
       // Still connected: data now comes as +IPD, and passthrough can be entered again.
       state.peer!.write("hi");
@@ -292,7 +295,18 @@ describe.each([1, 8, 64] as const)("chunk size %i", (chunkSize) => {
       r.write("+++");
       await r.pump(100);
       expect(r.take()).toBe("CLOSED\r\n");
+      await r.pump(1000);
       expect(await r.cmdIo("AT+CIPSTATUS")).toBe(`STATUS:5\r\n${OK}`);
+    });
+
+    it("AT+CIPDINFO=1 puts the peer's address in +IPD", async () => {
+      const { r } = make();
+      expect(await r.cmdIo("AT+CIPDINFO=1")).toBe(OK);
+      await r.cmdIo('AT+CIPSTART="TCP","echo.local",7');
+      await r.cmdIo("AT+CIPSEND=2", 20);
+      r.write("ab");
+      await r.pump(100);
+      expect(r.take()).toBe(`\r\nRecv 2 bytes\r\n\r\nSEND OK\r\n\r\n+IPD,2,echo.local,7:ab${tail}`);
     });
 
     it("CIPMUX=1: link ids on CONNECT, +IPD, CIPSEND, CLOSED", async () => {
