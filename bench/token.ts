@@ -2,11 +2,14 @@
  * OneNET token generation: the firmware's TokenBuilder (pure JS HMAC, as it runs on XS) against Node's
  * native crypto in the same run. The ratio (ours / Node's ops per second) is for knowing the cost on the
  * chip, not for winning: Node's HMAC is OpenSSL. Also the heap bytes one build allocates after warm-up
- * (the firmware path must allocate nothing).
+ * (the firmware path must allocate nothing). Then the same build inside Moddable's XS (xsnap): metering
+ * units per token (deterministic: the same code and inputs always cost the same) and heap slots per token.
  */
 import { createHmac } from "node:crypto";
 import { Hmac } from "../firmware/onenet/hmac.js";
 import { Sha1 } from "../firmware/onenet/sha1.js";
+import { bundleForXs } from "../host-sim/xs/bundle.js";
+import { XsWorker } from "../host-sim/xs/worker.js";
 import { TokenBuilder } from "../firmware/onenet/token.js";
 import { bytesPerOp, opsPerSecond } from "./measure.js";
 import type { BenchRow, BenchSuite } from "./measure.js";
@@ -79,7 +82,43 @@ function hmacThroughputRow(size: number): BenchRow {
   };
 }
 
+/** XS metering per token build, and heap slots it leaves behind (after the harness's own baseline). */
+function xsRows(): BenchRow[] {
+  const worker = new XsWorker({ name: "onenet-bench-token" });
+  try {
+    worker.evaluate(bundleForXs({ modules: { token: "firmware/onenet/token.ts" } }).code);
+    const rows: BenchRow[] = [];
+    const run = (body: string, n: number) => {
+      worker.evaluate(`globalThis.step = (n) => { for (let i = 0; i < n; i++) { ${body}; } }; step(3);`);
+      worker.evaluate("xsHarness.gc()");
+      return worker.evaluate(`step(${n})`).meter;
+    };
+    const empty1 = run("", 1);
+    const empty = run("", 101);
+    for (const method of ["sha1", "sha256", "md5"]) {
+      worker.evaluate(
+        `globalThis.B = new xsHarness.modules.token.TokenBuilder({ productId: "${PRODUCT}", deviceName: "${DEVICE}", key: "${KEY}", method: "${method}" });` +
+          " globalThis.OUT = new Uint8Array(B.maxLength);",
+      );
+      const one = run(`B.build(OUT, 0, ${ET} + i)`, 1);
+      const many = run(`B.build(OUT, 0, ${ET} + i)`, 101);
+      const compute = (many.compute - one.compute - (empty.compute - empty1.compute)) / 100;
+      const slots = (many.currentHeapCount - one.currentHeapCount - (empty.currentHeapCount - empty1.currentHeapCount)) / 100;
+      rows.push({
+        suite: "token",
+        name: `token build on XS (HMAC-${method.toUpperCase()})`,
+        value: Math.round(compute),
+        unit: "XS compute units/token",
+        note: `${slots} heap slots/token`,
+      });
+    }
+    return rows;
+  } finally {
+    worker.close();
+  }
+}
+
 export const suite: BenchSuite = {
   name: "token",
-  run: async () => [tokenRow("sha1"), tokenRow("sha256"), tokenRow("md5"), hmacThroughputRow(1024)],
+  run: async () => [tokenRow("sha1"), tokenRow("sha256"), tokenRow("md5"), hmacThroughputRow(1024), ...xsRows()],
 };
