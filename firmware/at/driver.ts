@@ -251,7 +251,7 @@ export class Esp8266Driver implements Transport {
   private recoverPending = false;
   /** Passive mode: the peer closed while data still waits in the module. */
   private peerClosed = false;
-  lastError: AtError | undefined;
+  private lastErrorValue: AtError | undefined;
 
   constructor(board: Pick<Board, "openSerial" | "clock" | "log" | "moduleReset">, options: Esp8266Options) {
     this.options = options;
@@ -278,6 +278,10 @@ export class Esp8266Driver implements Transport {
     });
   }
 
+  /** The named cause of the last failure (cleared by open()). */
+  get lastError(): AtError | undefined {
+    return this.lastErrorValue;
+  }
   get dialect(): Dialect | undefined {
     return this.dialectValue;
   }
@@ -310,7 +314,7 @@ export class Esp8266Driver implements Transport {
     this.everOpened = true;
     this.alreadyRetried = false;
     this.resetsThisOpen = 0;
-    this.lastError = undefined;
+    this.lastErrorValue = undefined;
     this.status("link-opening", this.options.host);
     this.kick();
   }
@@ -362,7 +366,7 @@ export class Esp8266Driver implements Transport {
   private reportClose(reason: LinkDownReason, error: AtError | undefined, detail: string, keep = false): void {
     if (!keep) this.dropQueued();
     this.linkForSession = false;
-    if (error) this.lastError = error;
+    if (error) this.lastErrorValue = error;
     if (this.session === "idle") return;
     this.session = "idle";
     this.closeRequested = false;
@@ -1163,7 +1167,7 @@ export class Esp8266Driver implements Transport {
     const hadSession = this.session !== "idle";
     this.phase = "down";
     this.forgetModule();
-    this.lastError = "module-not-responding";
+    this.lastErrorValue = "module-not-responding";
     this.log("error", "at: the module is not responding");
     if (hadSession) this.reportClose("module-unresponsive", "module-not-responding", "module-not-responding");
     // Re-init once on our own; after that, the next open() tries again.
