@@ -1,9 +1,13 @@
 /*
  * The emulator's answers, byte for byte, in both dialects, driven with raw AT lines.
  */
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { redact } from "../../host-sim/esp8266/emulator.js";
-import { rig } from "./rig.js";
+import { rig, takeClockErrors } from "./rig.js";
+
+afterEach(() => {
+  expect(takeClockErrors()).toEqual([]);
+});
 
 const OK = "\r\nOK\r\n";
 const ERROR = "\r\nERROR\r\n";

@@ -3,9 +3,13 @@
  * (MemoryNetwork), in both dialects, with raw AT bytes.
  */
 import type { Duplex } from "node:stream";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { MemoryNetwork } from "../../host-sim/network.js";
-import { bytesOf, latin1, rig } from "./rig.js";
+import { bytesOf, latin1, rig, takeClockErrors } from "./rig.js";
+
+afterEach(() => {
+  expect(takeClockErrors()).toEqual([]);
+});
 
 const OK = "\r\nOK\r\n";
 const ERROR = "\r\nERROR\r\n";

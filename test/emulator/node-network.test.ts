@@ -6,9 +6,13 @@
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { NodeNetwork, netErrorCode } from "../../host-sim/network.js";
-import { rig } from "./rig.js";
+import { rig, takeClockErrors } from "./rig.js";
+
+afterEach(() => {
+  expect(takeClockErrors()).toEqual([]);
+});
 
 const OK = "\r\nOK\r\n";
 const ERROR = "\r\nERROR\r\n";

@@ -26,8 +26,18 @@ export interface RigOptions {
   passiveBufferSize?: number;
 }
 
+const clocks: VirtualClock[] = [];
+
+/** Errors thrown inside clock callbacks (emulator bugs) of every rig made since the last call. */
+export function takeClockErrors(): unknown[] {
+  const errors = clocks.flatMap((c) => c.errors);
+  clocks.length = 0;
+  return errors;
+}
+
 export function rig(options: RigOptions) {
   const clock = new VirtualClock({ wallOffset: Date.UTC(2026, 10, 22, 15, 7, 43) });
+  clocks.push(clock);
   const uart = new VirtualUart(clock, options.uart);
   const network = options.network ?? new MemoryNetwork();
   const events: EmulatorEvent[] = [];
