@@ -7,6 +7,7 @@ import type { BenchRow, BenchSuite } from "./measure.js";
 const suiteModules: Record<string, () => Promise<{ suite: BenchSuite }>> = {
   codec: () => import("./codec.js"),
   token: () => import("./token.js"),
+  e2e: () => import("./e2e.js"),
 };
 
 function format(row: BenchRow): string {

@@ -21,7 +21,7 @@
 import { LedDevice, type AppEvent } from "../firmware/app.js";
 import { parseConfig } from "../firmware/config.js";
 import type { DeviceConfig, ReceiveMode } from "../firmware/config.js";
-import type { LogLevel } from "../firmware/board.js";
+import type { LogLevel, SerialHandlers } from "../firmware/board.js";
 import { OneNetBroker } from "./broker/onenet-broker.js";
 import { HostBoard } from "./board.js";
 import { RealTimeDriver, VirtualClock } from "./clock.js";
@@ -70,6 +70,8 @@ export interface SimulationOptions {
   seed?: number;
   /** Epoch ms at board time 0 (the board's and the broker's wall clock). Default: now; -1: the board has no clock. */
   wallClockStart?: number;
+  /** Wraps the UART callbacks the firmware registers (benchmarks time the firmware's work in them). */
+  wrapSerialHandlers?: (handlers: SerialHandlers) => SerialHandlers;
   /** Extra raw configuration keys (mc/config style), applied over the above. */
   config?: Record<string, unknown>;
   onEvent?: (event: SimEvent) => void;
@@ -121,7 +123,7 @@ export class Simulation {
     });
     this.board = new HostBoard({
       clock,
-      openSerial: (handlers) => this.uart.mcu.open(handlers),
+      openSerial: (handlers) => this.uart.mcu.open(options.wrapSerialHandlers ? options.wrapSerialHandlers(handlers) : handlers),
       ledActiveLow: config.led.activeLow,
       seed,
       moduleReset: this.emulator.resetPin,
