@@ -60,6 +60,26 @@ describe("InflightStore and IdSet", () => {
     expect(s.used).toBe(0);
   });
 
+  it("wraps from 65535 to 1, never 0, skipping ids still in flight", () => {
+    const s = new InflightStore(2, 16);
+    const held = s.freeSlot()!;
+    s.claim(held, s.allocateId(0), 1, 4); // id 1 stays in flight throughout
+    const seen = new Set<number>();
+    let previous = 1;
+    let wrapped = false;
+    let outOfRange = 0;
+    for (let i = 0; i < 140_000; i++) {
+      const id = s.allocateId(0);
+      if (!(id >= 2 && id <= 65_535)) outOfRange++;
+      if (id < previous) wrapped = true;
+      previous = id;
+      seen.add(id);
+    }
+    expect(outOfRange).toBe(0);
+    expect(wrapped).toBe(true);
+    expect(seen.size).toBe(65_534);
+  });
+
   it("slots are views into one block and do not overlap", () => {
     const s = new InflightStore(3, 8);
     s.slots[0].bytes.fill(1);

@@ -100,7 +100,7 @@ describe("MqttClient outbound PUBLISH", () => {
     expect(rig.client.publish(TOPIC, bytes("4"), 0, 1, 0)).toBe("sent");
   });
 
-  it("packet ids are never 0 and never reused while in flight, across a wrap", () => {
+  it("packet ids are never 0 and never reused while in flight (the wrap itself: backoff.test.ts)", () => {
     // No retransmission: the held message must stay unacknowledged through the whole run.
     const rig = online({ maxInflight: 3, retransmitMs: 0 });
     rig.server.answerPublish = false;
@@ -108,7 +108,7 @@ describe("MqttClient outbound PUBLISH", () => {
     const held = rig.client.lastPacketId;
     rig.server.answerPublish = true;
     const seen = new Set<number>();
-    for (let i = 0; i < 70_000; i++) {
+    for (let i = 0; i < 3000; i++) {
       expect(rig.client.publish(TOPIC, bytes("x"), 0, 1, 1)).toBe("sent");
       const id = rig.client.lastPacketId;
       expect(id).toBeGreaterThanOrEqual(1);
@@ -117,7 +117,7 @@ describe("MqttClient outbound PUBLISH", () => {
       seen.add(id);
       rig.clock.advance(20); // acked
     }
-    expect(seen.size).toBe(65_534);
+    expect(seen.size).toBe(3000);
   });
 
   it("a QoS 1 message published while offline is delivered after reconnect, in order", () => {
