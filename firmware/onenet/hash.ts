@@ -13,6 +13,9 @@
  *   updateString(text): void                         feed `text` as UTF-8 (lone surrogates become U+FFFD, as TextEncoder does)
  *   finish(out, outOffset = 0): number               write the digest, return its size, and reset
  *   blockSize (64), digestSize (20 / 32 / 16)
+ *   saveState(into: Int32Array) / restoreState(from: Int32Array, totalBytes)   the chaining state at a block
+ *                                                    boundary (stateWords words), so HMAC can start from its
+ *                                                    pads' state instead of hashing them for every message
  */
 
 export interface Hash {
@@ -23,12 +26,17 @@ export interface Hash {
   updateByte(byte: number): void;
   updateString(text: string): void;
   finish(out: Uint8Array, outOffset?: number): number;
+  readonly stateWords: number;
+  saveState(into: Int32Array): void;
+  restoreState(from: Int32Array, totalBytes: number): void;
 }
 
 /** Merkle–Damgård with 64-byte blocks and a 64-bit length: everything but the compression function. */
 export abstract class BlockHash implements Hash {
   readonly blockSize = 64;
   abstract readonly digestSize: number;
+  /** The chaining variables (5, 8 or 4 words). */
+  protected abstract readonly h: Int32Array;
   protected readonly block = new Uint8Array(64);
   private used = 0;
   /** Bytes hashed so far; a double is exact up to 2^53 bytes, far beyond anything a board hashes. */
@@ -39,6 +47,23 @@ export abstract class BlockHash implements Hash {
   protected abstract writeDigest(out: Uint8Array, offset: number): void;
   /** MD5 stores the message length little-endian, the SHA family big-endian. */
   protected abstract readonly littleEndianLength: boolean;
+
+  get stateWords(): number {
+    return this.h.length;
+  }
+
+  saveState(into: Int32Array): void {
+    // Only whole blocks are in the chaining state; a partial block would be lost.
+    if (this.used !== 0) throw new RangeError("hash state saved off a block boundary");
+    into.set(this.h);
+  }
+
+  restoreState(from: Int32Array, totalBytes: number): void {
+    if (totalBytes % 64 !== 0) throw new RangeError("hash state restored off a block boundary");
+    for (let i = 0; i < this.h.length; i++) this.h[i] = from[i];
+    this.used = 0;
+    this.total = totalBytes;
+  }
 
   reset(): void {
     this.used = 0;

@@ -10,8 +10,9 @@
  *   clearKey(): void                                wipe the key material from the pads
  *   digestSize
  *
- * The pads keep the key XORed with 0x36/0x5c for the life of the object, so a token can be rebuilt before
- * every connect without decoding the key again.
+ * setKey hashes the two pads once and keeps the hash's state after each, so every message costs two
+ * compressions less (a token: 3 instead of 5); the key can then be rebuilt into tokens before every
+ * connect without decoding it again. The pads themselves are wiped: only the two states stay.
  */
 import type { Hash } from "./hash.js";
 
@@ -20,12 +21,16 @@ export class Hmac {
   private readonly ipad: Uint8Array;
   private readonly opad: Uint8Array;
   private readonly inner: Uint8Array;
+  private readonly innerState: Int32Array;
+  private readonly outerState: Int32Array;
 
   constructor(private readonly hash: Hash) {
     this.digestSize = hash.digestSize;
     this.ipad = new Uint8Array(hash.blockSize);
     this.opad = new Uint8Array(hash.blockSize);
     this.inner = new Uint8Array(hash.digestSize);
+    this.innerState = new Int32Array(hash.stateWords);
+    this.outerState = new Int32Array(hash.stateWords);
     this.setKey(this.inner, 0, 0);
   }
 
@@ -48,12 +53,20 @@ export class Hmac {
       ipad[i] = k ^ 0x36;
       opad[i] = k ^ 0x5c;
     }
+    const hash = this.hash;
+    hash.reset();
+    hash.update(opad, 0, blockSize);
+    hash.saveState(this.outerState);
+    hash.reset();
+    hash.update(ipad, 0, blockSize);
+    hash.saveState(this.innerState);
+    ipad.fill(0);
+    opad.fill(0);
     this.reset();
   }
 
   reset(): void {
-    this.hash.reset();
-    this.hash.update(this.ipad, 0, this.ipad.length);
+    this.hash.restoreState(this.innerState, this.ipad.length);
   }
 
   update(bytes: Uint8Array, offset = 0, length = bytes.length - offset): void {
@@ -72,17 +85,16 @@ export class Hmac {
     if (outOffset < 0 || outOffset + this.digestSize > out.length) throw new RangeError("hmac output out of range");
     const hash = this.hash;
     hash.finish(this.inner, 0);
-    hash.update(this.opad, 0, this.opad.length);
+    hash.restoreState(this.outerState, this.opad.length);
     hash.update(this.inner, 0, this.inner.length);
     const n = hash.finish(out, outOffset);
     this.reset();
     return n;
   }
 
+  /** Wipes the key's traces; the MAC is then keyed with the empty key. */
   clearKey(): void {
-    this.ipad.fill(0);
-    this.opad.fill(0);
+    this.setKey(this.inner, 0, 0);
     this.inner.fill(0);
-    this.hash.reset();
   }
 }

@@ -20,11 +20,8 @@ const S = Uint8Array.of(7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 2
 export class Md5 extends BlockHash {
   readonly digestSize = 16;
   protected readonly littleEndianLength = true;
+  protected readonly h = new Int32Array(4);
   private readonly x = new Int32Array(16);
-  private h0 = 0;
-  private h1 = 0;
-  private h2 = 0;
-  private h3 = 0;
 
   constructor() {
     super();
@@ -32,19 +29,21 @@ export class Md5 extends BlockHash {
   }
 
   protected init(): void {
-    this.h0 = 0x67452301;
-    this.h1 = 0xefcdab89 | 0;
-    this.h2 = 0x98badcfe | 0;
-    this.h3 = 0x10325476;
+    const h = this.h;
+    h[0] = 0x67452301;
+    h[1] = 0xefcdab89;
+    h[2] = 0x98badcfe;
+    h[3] = 0x10325476;
   }
 
   protected compress(m: Uint8Array, o: number): void {
     const x = this.x;
     for (let i = 0; i < 16; i++, o += 4) x[i] = m[o] | (m[o + 1] << 8) | (m[o + 2] << 16) | (m[o + 3] << 24);
-    let a = this.h0;
-    let b = this.h1;
-    let c = this.h2;
-    let d = this.h3;
+    const h = this.h;
+    let a = h[0];
+    let b = h[1];
+    let c = h[2];
+    let d = h[3];
     for (let i = 0; i < 64; i++) {
       let f: number;
       let g: number;
@@ -69,17 +68,14 @@ export class Md5 extends BlockHash {
       c = b;
       b = (b + ((t << s) | (t >>> (32 - s)))) | 0;
     }
-    this.h0 = (this.h0 + a) | 0;
-    this.h1 = (this.h1 + b) | 0;
-    this.h2 = (this.h2 + c) | 0;
-    this.h3 = (this.h3 + d) | 0;
+    h[0] = (h[0] + a) | 0;
+    h[1] = (h[1] + b) | 0;
+    h[2] = (h[2] + c) | 0;
+    h[3] = (h[3] + d) | 0;
   }
 
   protected writeDigest(out: Uint8Array, offset: number): void {
-    putWordLE(out, offset, this.h0);
-    putWordLE(out, offset + 4, this.h1);
-    putWordLE(out, offset + 8, this.h2);
-    putWordLE(out, offset + 12, this.h3);
+    for (let i = 0; i < 4; i++) putWordLE(out, offset + 4 * i, this.h[i]);
   }
 }
 

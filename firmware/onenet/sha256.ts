@@ -20,7 +20,7 @@ export class Sha256 extends BlockHash {
   readonly digestSize = 32;
   protected readonly littleEndianLength = false;
   private readonly w = new Int32Array(64);
-  private readonly h = new Int32Array(8);
+  protected readonly h = new Int32Array(8);
 
   constructor() {
     super();
