@@ -244,6 +244,8 @@ export class Esp8266Driver implements Transport {
   private passthrough = false;
   private escapeThenReset = false;
   private recvWanted = false;
+  /** A +IPD,<n> notification came after the last AT+CIPRECVDATA went out: read again after it. */
+  private notifiedSinceRead = false;
   private timeoutsInRow = 0;
   private connectFailures = 0;
   private resetsThisOpen = 0;
@@ -553,7 +555,10 @@ export class Esp8266Driver implements Transport {
     this.cmd = cmd;
     this.cmdState = "command";
     this.resp.clear(this.stats.uartBytesRead);
-    if (cmd === "recvdata") this.resp.recvRequested = this.rx.length;
+    if (cmd === "recvdata") {
+      this.resp.recvRequested = this.rx.length;
+      this.notifiedSinceRead = false;
+    }
     this.stats.commands++;
     if (this.options.trace) this.trace();
     this.cmdTimer.schedule(timeout);
@@ -817,6 +822,7 @@ export class Esp8266Driver implements Transport {
       case "ipd-notify":
         if (this.mode === "passive" && this.linkOnModule && value > 0) {
           this.recvWanted = true;
+          this.notifiedSinceRead = true;
           this.service();
         }
         return;
@@ -1035,7 +1041,9 @@ export class Esp8266Driver implements Transport {
         this.reportClose("connect-failed", "link-invalid", "AT+CIPSEND (passthrough) answered ERROR");
         return;
       case "recvdata":
-        this.recvWanted = ok && r.recvGot >= r.recvRequested && r.recvRequested > 0;
+        // Data that reached the module while this read was under way is announced by a new
+        // notification, often before this read's answer: it must not be forgotten.
+        this.recvWanted = ok && ((r.recvGot >= r.recvRequested && r.recvRequested > 0) || this.notifiedSinceRead);
         break;
       case "none":
         return;
