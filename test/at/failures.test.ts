@@ -419,3 +419,26 @@ describe("configuration", () => {
     expect(r.traces.some((t) => t.startsWith("AT+CWJAP=") && t.includes("<redacted>"))).toBe(true);
   });
 });
+
+describe("passive receive races", () => {
+  for (const dialect of DIALECTS) {
+    it(`${dialect}: data announced while a read is under way is read too`, () => {
+      const r = rig({ dialect }, { receiveMode: "passive", rxChunkSize: 256 });
+      r.openLink();
+      let injected = false;
+      r.fake.onCommand = (line) => {
+        // The module has taken this read's data already; more arrives and is announced before
+        // the read's answer goes out.
+        if (line.startsWith("AT+CIPRECVDATA") && !injected) {
+          injected = true;
+          r.clock.setTimeout(() => r.fake.serverSends(bytes("second")), 0);
+        }
+      };
+      r.fake.serverSends(bytes("first"));
+      r.until(() => r.session.received.length >= 11, 10_000);
+      r.run(500);
+      expect(injected).toBe(true);
+      expect(Buffer.from(r.session.received).toString()).toBe("firstsecond");
+    });
+  }
+});

@@ -218,9 +218,13 @@ export class FakeModule {
     }
   }
 
+  /** Called for every command line before it is answered (tests use it to time events). */
+  onCommand: ((line: string) => void) | undefined;
+
   private command(line: string): void {
     this.commands.push(line);
     if (this.silent) return;
+    this.onCommand?.(line);
     const echo = this.echo ? line + "\r\r\n" : "";
     const scripted = this.scripts.find((s) => line.startsWith(s.prefix) && s.times > 0);
     if (scripted) {
