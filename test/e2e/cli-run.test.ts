@@ -9,7 +9,7 @@ function run(args: string[]) {
 
 describe("onenet-led run", () => {
   it("--demo runs the scripted scenario and exits 0, printing each step", () => {
-    const result = run(["--demo", "--quiet", "--receive-mode", "active"]);
+    const result = run(["--demo", "--quiet"]);
     expect(result.status, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toContain("demo step 1/8");
     expect(result.stdout).toContain("LED ON");
@@ -18,7 +18,7 @@ describe("onenet-led run", () => {
   });
 
   it("--events - writes JSON lines of led, link, publish events with timestamps", () => {
-    const result = run(["--demo", "--receive-mode", "active", "--events", "-"]);
+    const result = run(["--demo", "--dialect", "1.7", "--receive-mode", "active", "--events", "-"]);
     expect(result.status, result.stderr).toBe(0);
     const events = result.stdout.trim().split("\n").map((line) => JSON.parse(line));
     expect(events.length).toBeGreaterThan(10);

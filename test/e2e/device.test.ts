@@ -44,6 +44,8 @@ function postedValues(s: Simulation): unknown[] {
 const matrix: [Dialect, ReceiveMode][] = [
   ["1.7", "active"],
   ["2.x", "active"],
+  ["1.7", "passive"],
+  ["2.x", "passive"],
   ["1.7", "transparent"],
   ["2.x", "transparent"],
 ];
@@ -62,7 +64,7 @@ describe("the board on OneNET through the emulated ESP8266", () => {
   }
 
   it("handles 100 property/set commands in a row: LED = last command, one set_reply each, no post lost", async () => {
-    const s = await online({ receiveMode: "active", seed: 7 });
+    const s = await online({ seed: 7 });
     const random = s.board.random;
     const sent: { id: string; on: boolean }[] = [];
     for (let i = 0; i < 100; i++) {
@@ -90,7 +92,7 @@ describe("the board on OneNET through the emulated ESP8266", () => {
   });
 
   it("answers property/get with the LED state", async () => {
-    const s = await online({ receiveMode: "active" });
+    const s = await online();
     await setAndWait(s, true);
     const id = await s.getLed();
     expect(await s.runUntil(() => s.replyTo(id) !== undefined, 5_000)).toBe(true);
@@ -98,7 +100,7 @@ describe("the board on OneNET through the emulated ESP8266", () => {
   });
 
   it("refuses a wrong type or an unknown identifier with an error reply and leaves the LED alone", async () => {
-    const s = await online({ receiveMode: "active" });
+    const s = await online();
     await setAndWait(s, true);
     const wrongType = await s.cloud.setProperty({ led: "yes" });
     const unknown = await s.cloud.setProperty({ fan: true });
@@ -111,7 +113,7 @@ describe("the board on OneNET through the emulated ESP8266", () => {
   });
 
   it("applies a set sent while it was offline, through property/desired/get after reconnecting", async () => {
-    const s = await online({ receiveMode: "active" });
+    const s = await online();
     s.wifiDrop(20_000);
     expect(await s.runUntil(() => !s.online, 60_000)).toBe(true);
     await s.setLed(true); // lost on the wire (QoS 0, device offline); OneNET keeps it as desired
@@ -129,7 +131,7 @@ describe("the board on OneNET through the emulated ESP8266", () => {
   ];
   for (const [name, inject] of faults) {
     it(`recovers from a ${name} and obeys the cloud again`, async () => {
-      const s = await online({ receiveMode: "active" });
+      const s = await online();
       const connacks = s.device.client.stats.connacks;
       await inject(s);
       expect(await s.runUntil(() => s.online && s.device.client.stats.connacks > connacks, 300_000), "back online").toBe(true);

@@ -29,7 +29,7 @@ async function until(predicate: () => boolean, ms: number): Promise<boolean> {
 
 describe("against a real Mosquitto", () => {
   it("comes online, obeys every set with one matching set_reply, and survives a broker restart", async () => {
-    sim = await Simulation.create({ mode: "real", broker: { host: mosquitto.host, port: mosquitto.port }, receiveMode: "active", keepaliveS: 30 });
+    sim = await Simulation.create({ mode: "real", broker: { host: mosquitto.host, port: mosquitto.port }, keepaliveS: 30 });
     sim.start();
     expect(await until(() => sim.online, 30_000), "online").toBe(true);
 

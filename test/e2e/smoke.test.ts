@@ -9,7 +9,7 @@ afterEach(async () => {
 
 describe("the LED firmware on the simulated bench", () => {
   it("boots, comes online and switches the LED when the cloud sets it", async () => {
-    sim = await Simulation.create({ receiveMode: "active", onEvent: (e) => e.type === "log" && process.env.SIM_DEBUG && console.log(e.t, e.message) });
+    sim = await Simulation.create({ onEvent: (e) => e.type === "log" && process.env.SIM_DEBUG && console.log(e.t, e.message) });
     sim.start();
     expect(await sim.runUntil(() => sim!.online, 120_000)).toBe(true);
     const id = await sim.setLed(true);
