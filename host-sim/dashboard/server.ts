@@ -9,7 +9,7 @@
  *   await dash.close();                                     // before sim.close()
  *
  * HTTP:
- *   GET  /                  the page (index.html, app.js, render.js, style.css)
+ *   GET  /                  the page (index.html, app.js, render.js, style.css, favicon.svg)
  *   GET  /events            text/event-stream: first a "hello" message (state + capped history),
  *                           then one JSON message per event (UART bytes batched every 100 ms)
  *   GET  /api/state         the current state as JSON
@@ -71,6 +71,8 @@ const STATIC: Record<string, { file: string; type: string }> = {
   "/app.js": { file: "app.js", type: "text/javascript; charset=utf-8" },
   "/render.js": { file: "render.js", type: "text/javascript; charset=utf-8" },
   "/style.css": { file: "style.css", type: "text/css; charset=utf-8" },
+  "/favicon.svg": { file: "favicon.svg", type: "image/svg+xml" },
+  "/favicon.ico": { file: "favicon.svg", type: "image/svg+xml" },
 };
 const PUBLIC_DIR = fileURLToPath(new URL("./public/", import.meta.url));
 

@@ -75,7 +75,8 @@ function applyPingFilter(li) {
 }
 
 function applyLogFilter(li) {
-  li.hidden = li.dataset.kind === "log" && !$("show-logs").checked;
+  // Warnings and errors from the firmware always show; routine lines on request.
+  li.hidden = li.dataset.kind === "log" && li.dataset.level !== "warn" && li.dataset.level !== "error" && !$("show-logs").checked;
 }
 
 function handle(msg, live) {

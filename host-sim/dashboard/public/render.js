@@ -19,8 +19,8 @@ export function el(tag, attrs = {}, ...children) {
 }
 
 const DIRECTION = {
-  up: { arrow: "↑", label: "device → broker" },
-  down: { arrow: "↓", label: "broker → device" },
+  up: { arrow: "↑", badge: "to broker", label: "device → broker" },
+  down: { arrow: "↓", badge: "to device", label: "broker → device" },
 };
 
 function fieldValue(field) {
@@ -37,7 +37,7 @@ export function renderPacket(msg) {
     "summary",
     {},
     el("span", { class: "time", text: formatTime(msg.t) }),
-    el("span", { class: `dir-badge ${p.direction}`, title: dir.label, text: `${dir.arrow} ${p.direction === "up" ? "up" : "down"}` }),
+    el("span", { class: `dir-badge ${p.direction}`, title: dir.label, text: `${dir.arrow} ${dir.badge}` }),
     el("span", { class: "ptype", text: p.type }),
     el("span", { class: "subject", text: subject }),
     p.packetId !== undefined ? el("span", { class: "pid", text: `id ${p.packetId}` }) : null,
@@ -171,5 +171,5 @@ export function renderEvent(msg) {
     default:
       return null;
   }
-  return el("li", { class: `event ${kind}`, "data-kind": msg.k }, el("span", { class: "time", text: formatTime(msg.t) }), el("span", { class: "etext", text }));
+  return el("li", { class: `event ${kind}`, "data-kind": msg.k, "data-level": msg.level }, el("span", { class: "time", text: formatTime(msg.t) }), el("span", { class: "etext", text }));
 }
