@@ -44,17 +44,23 @@ export class InflightStore {
 
   get used(): number {
     let n = 0;
-    for (const slot of this.slots) if (slot.state !== SLOT_FREE) n++;
+    const slots = this.slots;
+    for (let i = 0; i < slots.length; i++) if (slots[i].state !== SLOT_FREE) n++;
     return n;
   }
 
   freeSlot(): InflightSlot | null {
-    for (const slot of this.slots) if (slot.state === SLOT_FREE) return slot;
+    const slots = this.slots;
+    for (let i = 0; i < slots.length; i++) if (slots[i].state === SLOT_FREE) return slots[i];
     return null;
   }
 
   find(packetId: number): InflightSlot | null {
-    for (const slot of this.slots) if (slot.state !== SLOT_FREE && slot.packetId === packetId) return slot;
+    const slots = this.slots;
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i];
+      if (slot.state !== SLOT_FREE && slot.packetId === packetId) return slot;
+    }
     return null;
   }
 
@@ -91,13 +97,16 @@ export class InflightStore {
 
   /** The link went down: nothing is in transit on the next one until resent. */
   markAllUnsent(): void {
-    for (const slot of this.slots) slot.sentAt = -1;
+    const slots = this.slots;
+    for (let i = 0; i < slots.length; i++) slots[i].sentAt = -1;
   }
 
   /** The oldest occupied slot not yet sent on the current link, or null. */
   oldestUnsent(): InflightSlot | null {
     let best: InflightSlot | null = null;
-    for (const slot of this.slots) {
+    const slots = this.slots;
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i];
       if (slot.state !== SLOT_FREE && slot.sentAt < 0 && (best === null || slot.seq < best.seq)) best = slot;
     }
     return best;

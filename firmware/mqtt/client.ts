@@ -614,7 +614,9 @@ export class MqttClient {
       this.flushUnsent();
     }
     if (this.retransmitMs > 0) {
-      for (const slot of this.inflight.slots) {
+      const slots = this.inflight.slots;
+      for (let i = 0; i < slots.length; i++) {
+        const slot = slots[i];
         if (slot.state !== SLOT_FREE && slot.sentAt >= 0 && now >= slot.sentAt + this.retransmitMs) slot.sentAt = -1;
       }
       this.flushUnsent();
@@ -640,7 +642,9 @@ export class MqttClient {
     if (state !== "online") return t;
     if (this.txRetryAt < t) t = this.txRetryAt;
     if (this.retransmitMs > 0) {
-      for (const slot of this.inflight.slots) {
+      const slots = this.inflight.slots;
+      for (let i = 0; i < slots.length; i++) {
+        const slot = slots[i];
         if (slot.state !== SLOT_FREE && slot.sentAt >= 0 && slot.sentAt + this.retransmitMs < t) {
           t = slot.sentAt + this.retransmitMs;
         }
