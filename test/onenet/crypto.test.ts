@@ -160,6 +160,21 @@ describe("differential against node:crypto", () => {
     expect(hex(out)).toBe(createHash("sha256").update("\ud83d\ude00 \ud800x 中 é", "utf8").digest("hex"));
   });
 
+  it("HMAC state snapshots: only on block boundaries; clearKey leaves the empty key", () => {
+    const h = new Sha256();
+    const state = new Int32Array(h.stateWords);
+    h.update(new Uint8Array(10));
+    expect(() => h.saveState(state)).toThrow(RangeError);
+    expect(() => h.restoreState(state, 10)).toThrow(RangeError);
+    const m = new Hmac(new Sha1());
+    const out = new Uint8Array(20);
+    m.setKey(ascii("secret"));
+    m.clearKey();
+    m.update(ascii("msg"));
+    m.finish(out);
+    expect(hex(out)).toBe(createHmac("sha1", Buffer.alloc(0)).update("msg").digest("hex"));
+  });
+
   it("rejects ranges outside the array instead of hashing undefined", () => {
     const h = new Sha1();
     expect(() => h.update(new Uint8Array(4), 2, 3)).toThrow(RangeError);

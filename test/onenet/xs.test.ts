@@ -88,6 +88,18 @@ describe("OneNET modules on XS", () => {
     expect(got).toEqual(["property/set", "ok", "bad-value", '{"id":"12","code":400,"msg":"bad value"}']);
   });
 
+  it("a hostile 2000-level nesting stops at the depth limit without exhausting XS's stack", () => {
+    const got = json<string>(`(() => {
+      let s = '{"id":"5","params":{"x":';
+      for (let i = 0; i < 2000; i++) s += "[";
+      for (let i = 0; i < 2000; i++) s += "]";
+      s += "}}";
+      const msg = bytesOf(s);
+      return new M.onejson.OneJsonParser({ maxBytes: 10000 }).parse("property/set", msg, 0, msg.length);
+    })()`);
+    expect(got).toBe("too-deep");
+  });
+
   it("rebuilding the token, matching, parsing and answering allocate nothing on the XS heap", () => {
     worker.evaluate(`
       globalThis.B = new M.token.TokenBuilder({ productId: "L14FCC38pq", deviceName: "test1", key: "${KEY}", method: "sha1" });
