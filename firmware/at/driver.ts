@@ -148,6 +148,24 @@ type CmdState = "command" | "prompt" | "data";
 type Aux = "none" | "reset-pulse" | "ready-wait" | "busy-backoff" | "guard-before" | "guard-after" | "verdict";
 type Session = "idle" | "opening" | "open";
 
+function timeoutOf(cmd: Cmd): number {
+  switch (cmd) {
+    case "cwjap":
+      return TIMEOUTS.cwjap;
+    case "cipstart":
+      return TIMEOUTS.cipstart;
+    case "cipclose":
+      return TIMEOUTS.close;
+    case "cipsend":
+    case "passthrough":
+      return TIMEOUTS.prompt;
+    case "recvdata":
+      return TIMEOUTS.recvData;
+    default:
+      return TIMEOUTS.at;
+  }
+}
+
 const INIT_ORDER: readonly Cmd[] = ["ate0", "gmr", "sysstore", "cwmode", "cipmux", "recvmode", "cipmode", "sslsize"];
 
 /** What the module said while the command in flight ran: one object, reused. */
@@ -488,7 +506,6 @@ export class Esp8266Driver implements Transport {
 
   private issue(cmd: Cmd): void {
     const b = this.cmdBuf.clear();
-    let timeout: number = TIMEOUTS.at;
     switch (cmd) {
       case "rst":
         // After a `+++` that met a module in command mode, end that stray line first.
@@ -525,28 +542,22 @@ export class Esp8266Driver implements Transport {
         break;
       case "cwjap":
         b.text('AT+CWJAP="').text(this.options.ssid, true).text('","').text(this.options.password, true).text('"');
-        timeout = TIMEOUTS.cwjap;
         break;
       case "cipstart":
         b.text(this.options.tls ? 'AT+CIPSTART="SSL","' : 'AT+CIPSTART="TCP","');
         b.text(this.options.host).text('",').decimal(this.options.port);
-        timeout = TIMEOUTS.cipstart;
         break;
       case "cipclose":
         b.text("AT+CIPCLOSE");
-        timeout = TIMEOUTS.close;
         break;
       case "cipsend":
         b.text("AT+CIPSEND=").decimal(this.sendLen);
-        timeout = TIMEOUTS.prompt;
         break;
       case "passthrough":
         b.text("AT+CIPSEND");
-        timeout = TIMEOUTS.prompt;
         break;
       case "recvdata":
         b.text("AT+CIPRECVDATA=").decimal(this.rx.length);
-        timeout = TIMEOUTS.recvData;
         break;
       case "none":
         return;
@@ -561,17 +572,16 @@ export class Esp8266Driver implements Transport {
     }
     this.stats.commands++;
     if (this.options.trace) this.trace();
-    this.cmdTimer.schedule(timeout);
+    this.cmdTimer.schedule(timeoutOf(cmd));
     this.startLine();
   }
 
+  /** The command in flight again, as it is still in cmdBuf (after `busy`, or a silent timeout). */
   private resend(): void {
     this.stats.commands++;
     this.cmdState = "command";
-    const cmd = this.cmd;
-    this.cmdTimer.schedule(
-      cmd === "cwjap" ? TIMEOUTS.cwjap : cmd === "cipstart" ? TIMEOUTS.cipstart : cmd === "cipsend" ? TIMEOUTS.prompt : TIMEOUTS.at,
-    );
+    this.resp.bytesAtStart = this.stats.uartBytesRead;
+    this.cmdTimer.schedule(timeoutOf(this.cmd));
     if (this.options.trace) this.trace();
     this.startLine();
   }
