@@ -72,3 +72,47 @@ describe("MqttClient SUBSCRIBE / SUBACK", () => {
     expect(rig.server.of("pingreq").length).toBeGreaterThanOrEqual(2);
   });
 });
+
+describe("MqttClient configuration limits", () => {
+  it("a SUBSCRIBE that cannot fit the buffer is reported and retried only on the long back-off", () => {
+    const long = "x".repeat(200);
+    const rig = makeRig({ bufferSize: 128, subscriptions: [{ topic: long, qos: 0 }] });
+    rig.client.start();
+    rig.clock.advance(600_000);
+    expect(rig.client.online).toBe(false);
+    const codes = rig.handler.errorCodes();
+    expect(codes[0]).toBe("encode-failed");
+    expect(rig.handler.errors[0].detail).toContain("buffer-too-small");
+    expect(rig.server.connects).toBeLessThanOrEqual(4); // minutes apart, not a loop
+  });
+
+  it("cleanSession false: an inbound QoS 2 id awaiting PUBREL survives a reconnect with session present", () => {
+    const rig = makeRig({ cleanSession: false });
+    rig.server.sessionPresent = true;
+    rig.client.start();
+    expect(rig.clock.runUntilTrue(() => rig.client.online, 5000)).toBe(true);
+    expect((rig.server.of("connect")[0].packet as any).clean).toBe(false);
+    rig.server.send({ cmd: "publish", topic: "a/b", payload: Buffer.from("x"), qos: 2, messageId: 44 });
+    rig.clock.advance(10);
+    rig.transport.drop("closed-by-peer");
+    expect(rig.clock.runUntilTrue(() => rig.handler.onlineAt.length === 2, 120_000)).toBe(true);
+    // The server resends it after the reconnect (DUP): acknowledged, not delivered again.
+    rig.server.send({ cmd: "publish", topic: "a/b", payload: Buffer.from("x"), qos: 2, messageId: 44, dup: true });
+    rig.clock.advance(10);
+    expect(rig.handler.messages).toHaveLength(1);
+    expect(rig.server.of("pubrec")).toHaveLength(2);
+  });
+
+  it("cleanSession true: the same id after a reconnect is a new message", () => {
+    const rig = makeRig();
+    rig.client.start();
+    expect(rig.clock.runUntilTrue(() => rig.client.online, 5000)).toBe(true);
+    rig.server.send({ cmd: "publish", topic: "a/b", payload: Buffer.from("x"), qos: 2, messageId: 44 });
+    rig.clock.advance(10);
+    rig.transport.drop("closed-by-peer");
+    expect(rig.clock.runUntilTrue(() => rig.handler.onlineAt.length === 2, 120_000)).toBe(true);
+    rig.server.send({ cmd: "publish", topic: "a/b", payload: Buffer.from("y"), qos: 2, messageId: 44 });
+    rig.clock.advance(10);
+    expect(rig.handler.messages.map((m) => m.payload)).toEqual(["x", "y"]);
+  });
+});
