@@ -354,6 +354,43 @@ describe("OneJsonParser", () => {
   });
 });
 
+describe("robustness", () => {
+  const kinds: IncomingThingTopic[] = ["property/set", "property/get", "service/invoke", "property/post/reply", "event/post/reply", "property/desired/get/reply"];
+  const parser = new OneJsonParser({ maxBytes: 300 });
+  const builder = new OneJsonBuilder();
+  const out = new Uint8Array(512);
+  const model: PropertySpec[] = [{ identifier: "led", type: "bool" }];
+  // Near-OneJSON: real messages cut, spliced and sprinkled with noise, plus plain random bytes.
+  const fragments = fc.constantFrom('{"id":"12"', '"id":', "12", '"params":', '{"led":true}', '["led"]', '"code":200', ",", "}", "{", "[", "]", '"', "\\", ":", "null", "-1e5", "\xff", "\u00e9", " ");
+  const payload = fc.oneof(
+    fc.uint8Array({ maxLength: 400 }),
+    fc.array(fragments, { maxLength: 30 }).map((parts) => bytes(parts.join(""))),
+  );
+
+  it("never throws on any input, always names an error, and always yields a valid JSON reply", () => {
+    fc.assert(
+      fc.property(payload, fc.constantFrom(...kinds), (data, kind) => {
+        const error = parser.parse(kind, data, 0, data.length);
+        expect(typeof replyCode(error)).toBe("number");
+        let checked: OneJsonError = error;
+        if (error === "ok") {
+          if (kind === "property/set") checked = parser.checkParams(model);
+          parser.rewind();
+          let guard = 0;
+          while (parser.next() && guard++ < 1000) parser.unwrapValue();
+          expect(guard).toBeLessThan(1000);
+        }
+        const n = builder.errorReply(out, 0, parser, checked);
+        expect(n).toBeGreaterThan(0);
+        const reply = JSON.parse(text(out, 0, n));
+        expect(reply.code).toBe(replyCode(checked));
+        expect(typeof reply.id).toBe("string");
+      }),
+      { numRuns: 4000, seed: 31 },
+    );
+  });
+});
+
 describe("strict scanner against JSON.parse", () => {
   const validates = (json: string) => {
     const s = new JsonScanner(64);
