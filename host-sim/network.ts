@@ -184,22 +184,34 @@ export class NodeNetwork implements NetworkBackend {
  * Ending one side ends the other's readable side; destroying one closes both.
  */
 export function duplexPair(): [Duplex, Duplex] {
-  const make = (peer: () => Duplex): Duplex =>
-    new Duplex({
+  const make = (peer: () => Duplex): Duplex => {
+    // Deferred: a push into a flowing stream emits 'data' synchronously, and the other side must
+    // never see its callbacks run inside its own write(). Everything written in one tick arrives
+    // as one chunk, as a TCP stack would coalesce it (MQTT libraries write a packet in pieces).
+    let pending: Buffer[] = [];
+    let scheduled = false;
+    const flush = () => {
+      scheduled = false;
+      if (!pending.length) return;
+      const data = Buffer.concat(pending);
+      pending = [];
+      const p = peer();
+      if (!p.destroyed) p.push(data);
+    };
+    return new Duplex({
       allowHalfOpen: false,
       read() {},
-      // Deferred: a push into a flowing stream emits 'data' synchronously, and the other side
-      // must never see its callbacks run inside its own write().
       write(chunk: Buffer, _enc, cb) {
-        const copy = Buffer.from(chunk);
-        setImmediate(() => {
-          const p = peer();
-          if (!p.destroyed) p.push(copy);
-          cb();
-        });
+        pending.push(Buffer.from(chunk));
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(flush);
+        }
+        cb();
       },
       final(cb) {
         setImmediate(() => {
+          flush();
           const p = peer();
           if (!p.destroyed) p.push(null);
           cb();
@@ -208,6 +220,7 @@ export function duplexPair(): [Duplex, Duplex] {
       destroy(err, cb) {
         const p = peer();
         setImmediate(() => {
+          flush();
           if (!p.destroyed) {
             p.push(null);
             p.destroy();
@@ -216,6 +229,7 @@ export function duplexPair(): [Duplex, Duplex] {
         cb(err);
       },
     });
+  };
   // eslint-disable-next-line prefer-const
   let b: Duplex;
   const a = make(() => b);

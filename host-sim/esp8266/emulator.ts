@@ -180,6 +180,8 @@ interface Link {
   rxLength: number;
   notifyArmed: boolean;
   paused: boolean;
+  /** Passive mode: bytes beyond the buffer, still "in TCP" (the window is closed) until a read. */
+  held: Uint8Array[];
   /** Data (and a close) that came before CONNECT was printed. */
   early: Uint8Array[];
   earlyClose: string | undefined;
@@ -776,6 +778,7 @@ export class Esp8266Emulator {
       rxLength: 0,
       notifyArmed: true,
       paused: false,
+      held: [],
       early: [],
       earlyClose: undefined,
     };
@@ -853,7 +856,7 @@ export class Esp8266Emulator {
     }
     this.out(F.closedLine(this.mux, link.id));
     // Passive data already buffered stays readable until the next CIPSTART on this id.
-    if (link.rxLength === 0 && this.links[link.id] === link) this.links[link.id] = undefined;
+    if (link.rxLength === 0 && !link.held.length && this.links[link.id] === link) this.links[link.id] = undefined;
   }
 
   /** Passthrough: the module keeps redialling silently until `+++`. */
@@ -891,16 +894,8 @@ export class Esp8266Emulator {
       return;
     }
     if (this.recvMode === 1) {
-      link.rx.push(bytes.slice());
-      link.rxLength += bytes.length;
-      if (link.rxLength >= this.passiveLimit && !link.paused) {
-        link.paused = true;
-        link.net?.pause?.();
-      }
-      if (link.notifyArmed) {
-        link.notifyArmed = false;
-        this.out(F.ipdNotice(this.mux, link.id, link.rxLength));
-      }
+      link.held.push(bytes.slice());
+      this.admit(link);
       return;
     }
     for (let o = 0; o < bytes.length; o += SEGMENT) this.ipd(link, bytes.subarray(o, Math.min(bytes.length, o + SEGMENT)));
@@ -911,8 +906,46 @@ export class Esp8266Emulator {
     this.out(concat(enc(F.ipdHeader(this.mux, link.id, data.length, remote)), data, enc(F.ipdTail(this.dialect))));
   }
 
-  /** Leaving passive mode hands what is buffered over as +IPD. */
+  /**
+   * Passive mode: moves bytes waiting in TCP into the module's buffer as far as it has room (the
+   * TCP window), notifies when armed, and stops reading the socket while bytes are held back.
+   */
+  private admit(link: Link): void {
+    let room = this.passiveLimit - link.rxLength;
+    let moved = 0;
+    while (room > 0 && link.held.length) {
+      const head = link.held[0];
+      const take = Math.min(room, head.length);
+      link.rx.push(head.subarray(0, take));
+      if (take === head.length) link.held.shift();
+      else link.held[0] = head.subarray(take);
+      link.rxLength += take;
+      room -= take;
+      moved += take;
+    }
+    if (link.held.length && !link.paused) {
+      link.paused = true;
+      link.net?.pause?.();
+    } else if (!link.held.length && link.paused) {
+      link.paused = false;
+      link.net?.resume?.();
+    }
+    if (moved > 0 && link.notifyArmed) {
+      link.notifyArmed = false;
+      this.out(F.ipdNotice(this.mux, link.id, link.rxLength));
+    }
+  }
+
+  /** Leaving passive mode hands what is buffered (and held back) over as +IPD. */
   private drainPassiveAsIpd(link: Link): void {
+    for (const h of link.held.splice(0)) {
+      link.rx.push(h);
+      link.rxLength += h.length;
+    }
+    if (link.paused) {
+      link.paused = false;
+      link.net?.resume?.();
+    }
     const all = this.takePassive(link, link.rxLength);
     for (let o = 0; o < all.length; o += SEGMENT) this.ipd(link, all.subarray(o, Math.min(all.length, o + SEGMENT)));
   }
@@ -929,10 +962,6 @@ export class Esp8266Emulator {
       else link.rx[0] = head.subarray(take);
     }
     link.rxLength -= out.length;
-    if (link.paused && link.rxLength < this.passiveLimit) {
-      link.paused = false;
-      link.net?.resume?.();
-    }
     return out;
   }
 
@@ -951,8 +980,14 @@ export class Esp8266Emulator {
     if (!link || link.rxLength === 0) return this.finish(F.ERROR);
     const data = this.takePassive(link, n);
     link.notifyArmed = true;
-    if (link.state === "closed" && link.rxLength === 0 && this.links[id] === link) this.links[id] = undefined;
-    this.finishBytes(concat(enc(F.recvDataHeader(this.dialect, data.length)), data, enc(F.OK)));
+    if (link.state === "closed" && link.rxLength === 0 && !link.held.length && this.links[id] === link)
+      this.links[id] = undefined;
+    this.after(this.delays.command, () => {
+      this.running = false;
+      this.out(concat(enc(F.recvDataHeader(this.dialect, data.length)), data, enc(F.OK)));
+      // The read reopened the window: what TCP held back comes in (and is announced) now.
+      this.admit(link);
+    });
   }
 
   private cipsend(kind: string, args: AtArg[] | undefined): void {
@@ -1146,13 +1181,6 @@ export class Esp8266Emulator {
     this.after(this.delays.command, () => {
       this.running = false;
       this.out(text);
-    });
-  }
-
-  private finishBytes(bytes: Uint8Array): void {
-    this.after(this.delays.command, () => {
-      this.running = false;
-      this.out(bytes);
     });
   }
 
