@@ -9,7 +9,9 @@
  *   describePacket(bytes, direction): PacketView
  */
 import { dissect, toSpacedHex } from "../packet-dissect.js";
-import type { DissectedField, DissectedPacket } from "../packet-dissect.js";
+import type { DissectedField, DissectedPacket, Dissection } from "../packet-dissect.js";
+import { packetTypeName } from "../../firmware/mqtt/index.js";
+import { fixedHeader } from "./uart-view.js";
 
 export type PacketDirection = "up" | "down";
 
@@ -78,7 +80,23 @@ function text(v: DissectedField | undefined): string | undefined {
 }
 
 export function describePacket(bytes: Uint8Array, direction: PacketDirection): PacketView {
-  const d = dissect(bytes, { role: direction === "up" ? "server" : "client" });
+  let d: Dissection;
+  try {
+    d = dissect(bytes, { role: direction === "up" ? "server" : "client" });
+  } catch (error) {
+    // The dissector failed on these bytes: show them raw (a CONNECT only up to its fixed header).
+    const header = fixedHeader(bytes);
+    const shown = bytes[0] === 0x10 ? Math.min(bytes.length, header ? header.length : 1) : bytes.length;
+    return {
+      direction,
+      type: bytes.length ? packetTypeName(bytes[0]! >> 4) : "malformed",
+      size: bytes.length,
+      note: `not dissected: ${(error as Error).message}`,
+      hex: toSpacedHex(bytes, 0, shown) + (shown < bytes.length ? ` ${redactMarker(bytes.length - shown)}` : ""),
+      packets: [],
+      ok: false,
+    };
+  }
   const packets = d.packets.map((p) => redactPassword(bytes, p));
   const first = packets[0];
   const view: PacketView = {

@@ -235,9 +235,36 @@ function lineParts(bytes: number[], trimEnd: boolean): UartPart[] {
  * fixed header: a secret shown by mistake cannot be taken back.
  */
 export function redactConnect(bytes: Uint8Array): { parts: UartPart[]; hideNext: number } {
+  if (bytes.length === 0) return { parts: [], hideNext: 0 };
+  try {
+    return redactByDissection(bytes);
+  } catch {
+    // The dissector gave up on these bytes: a leading CONNECT is hidden after its fixed header.
+    if (bytes[0] !== 0x10) return { parts: [{ hex: toSpacedHex(bytes) }], hideNext: 0 };
+    const header = fixedHeader(bytes);
+    const shown = header ? header.length : 1;
+    const parts: UartPart[] = [{ hex: toSpacedHex(bytes, 0, Math.min(shown, bytes.length)) }];
+    if (bytes.length > shown) parts.push({ redacted: bytes.length - shown });
+    const hideNext = header ? Math.max(0, header.length + header.remaining - bytes.length) : 0;
+    return { parts, hideNext };
+  }
+}
+
+/** An MQTT fixed header's size and remaining length, when its length bytes are all there. */
+export function fixedHeader(bytes: Uint8Array): { length: number; remaining: number } | undefined {
+  let remaining = 0;
+  let multiplier = 1;
+  for (let i = 1; i < 5 && i < bytes.length; i++) {
+    remaining += (bytes[i]! & 0x7f) * multiplier;
+    multiplier *= 128;
+    if ((bytes[i]! & 0x80) === 0) return { length: i + 1, remaining };
+  }
+  return undefined;
+}
+
+function redactByDissection(bytes: Uint8Array): { parts: UartPart[]; hideNext: number } {
   const parts: UartPart[] = [];
   let hideNext = 0;
-  if (bytes.length === 0) return { parts, hideNext };
   let at = 0;
   const d = dissect(bytes, { role: "server" });
   for (const p of d.packets) {
