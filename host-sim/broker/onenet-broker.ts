@@ -22,6 +22,7 @@
 //   readonly down: boolean
 //   close(): Promise<void>
 //   kick(productId, deviceName): boolean       close the device's link (a "tcp-close" from the cloud)
+//   refuseNextConnects(...codes)               fault injection: refuse the next CONNECTs with these CONNACK codes
 // Cloud side
 //   setProperty(productId, deviceName, params: Record<string, unknown>): string   property/set QoS 0; the id.
 //       Also records the values as desired (version + 1), which property/desired/get returns; so a set sent
@@ -168,6 +169,7 @@ function redact(packet: Record<string, unknown>): Record<string, unknown> {
 class RuleViolation extends Error {}
 
 export class OneNetBroker {
+  private readonly injectedRefusals: number[] = [];
   private readonly aedes: Aedes;
   private readonly readyPromise: Promise<void>;
   private isReady = false;
@@ -429,6 +431,10 @@ export class OneNetBroker {
     const now = this.wallTime();
     if (state.bannedUntil > now) {
       refuse(this.banReturnCode, "banned: too many logins");
+      return;
+    }
+    if (this.injectedRefusals.length > 0) {
+      refuse(this.injectedRefusals.shift()!, "injected fault");
       return;
     }
     if (username === undefined || password === undefined) {
@@ -833,6 +839,11 @@ export class OneNetBroker {
   }
 
   // ---- lifecycle ----
+
+  /** Fault injection: the next CONNECTs (any device) are refused with these CONNACK codes, in order. */
+  refuseNextConnects(...codes: (1 | 2 | 3 | 4 | 5)[]): void {
+    this.injectedRefusals.push(...codes);
+  }
 
   restart(downMs = 2000): Promise<void> {
     if (this.restarting) return this.restarting;
