@@ -117,6 +117,9 @@ class Wire {
   private head = 0;
   private busy = false;
   private chunk: number[] = [];
+  private inFlight = 0;
+  private pendingGap = 0;
+  private readonly completeFn = () => this.complete();
   readonly faults = new FaultPlan();
 
   constructor(
@@ -127,6 +130,7 @@ class Wire {
     private readonly capacity: number,
     private readonly deliver: (chunk: Uint8Array) => void,
     private readonly onDequeue: () => void,
+    private readonly batch: boolean,
   ) {}
 
   get level(): number {
@@ -151,35 +155,60 @@ class Wire {
     if (this.busy || this.level === 0) return;
     this.busy = true;
     const f = this.faults;
-    let gap = 0;
-    if (f.delayRate > 0 && f.random() < f.delayRate) {
+    let gap = this.pendingGap;
+    this.pendingGap = 0;
+    if (gap === 0 && f.delayRate > 0 && f.random() < f.delayRate) {
       gap = f.extraDelayMs;
       this.uart.stats.delayed++;
     }
-    this.clock.setTimeout(() => this.complete(), gap + this.uart.byteTimeMs);
+    // Towards the MCU the bytes of one chunk travel as one event (what the receiver sees is the
+    // same: a chunk at the time its last byte lands). Towards the module each byte is its own
+    // event so the MCU's TX FIFO drains byte by byte, as `writable` shows on a real UART.
+    let count = 1;
+    if (this.batch) {
+      const want = Math.min(this.level, Math.max(1, this.chunkSize - this.chunk.length));
+      while (count < want) {
+        if (f.delayRate > 0 && f.random() < f.delayRate) {
+          // A pause inside the chunk: the line idles there, so the chunk ends before it.
+          this.pendingGap = f.extraDelayMs;
+          this.uart.stats.delayed++;
+          break;
+        }
+        count++;
+      }
+    }
+    this.inFlight = count;
+    this.clock.setTimeout(this.completeFn, gap + count * this.uart.byteTimeMs);
   }
 
   private complete(): void {
     this.busy = false;
-    if (this.level === 0) return; // discarded while the byte was on the wire
-    let byte = this.queue[this.head++];
+    const count = Math.min(this.inFlight, this.level); // fewer if discarded meanwhile
+    this.inFlight = 0;
+    if (count === 0) {
+      this.kick();
+      return;
+    }
+    const f = this.faults;
+    for (let i = 0; i < count; i++) {
+      let byte = this.queue[this.head++];
+      if (f.dropRate > 0 && f.random() < f.dropRate) {
+        this.uart.stats.dropped++;
+        continue;
+      }
+      if (f.corruptRate > 0 && f.random() < f.corruptRate) {
+        byte ^= 1 << Math.floor(f.random() * 8);
+        this.uart.stats.corrupted++;
+      }
+      this.chunk.push(byte);
+    }
     if (this.head > 4096 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
     this.onDequeue();
-    const f = this.faults;
-    let lost = false;
-    if (f.dropRate > 0 && f.random() < f.dropRate) {
-      lost = true;
-      this.uart.stats.dropped++;
-    } else if (f.corruptRate > 0 && f.random() < f.corruptRate) {
-      byte ^= 1 << Math.floor(f.random() * 8);
-      this.uart.stats.corrupted++;
-    }
-    if (!lost) this.chunk.push(byte);
-    // Idle line (the RX timeout interrupt) or a full chunk hands the bytes over.
-    if (this.chunk.length > 0 && (this.chunk.length >= this.chunkSize || this.level === 0)) {
+    // Idle line (the RX timeout interrupt), a pause ahead, or a full chunk hands the bytes over.
+    if (this.chunk.length > 0 && (this.chunk.length >= this.chunkSize || this.level === 0 || this.pendingGap > 0)) {
       const out = Uint8Array.from(this.chunk);
       this.chunk.length = 0;
       this.uart.onTraffic?.(this.direction, out, this.clock.now());
@@ -229,8 +258,9 @@ export class VirtualUart {
         moduleOnData?.(bytes);
       },
       () => this.afterTxDequeue(),
+      false,
     );
-    this.toMcu = new Wire(this, clock, "to-mcu", chunk, Infinity, (bytes) => this.receive(bytes), () => {});
+    this.toMcu = new Wire(this, clock, "to-mcu", chunk, Infinity, (bytes) => this.receive(bytes), () => {}, true);
     if (options.faults) this.setFaults(options.faults, "both");
 
     const toMcu = this.toMcu;
