@@ -7,4 +7,5 @@ export * from "./errors.js";
 export * from "./encode.js";
 export * from "./decode.js";
 export * from "./topic.js";
-export { utf8Length, writeUtf8, scanUtf8, utf8ToString, UTF8_BAD, UTF8_NULL, UTF8_PLUS, UTF8_HASH } from "./utf8.js";
+export { copyBytes } from "./bytes.js";
+export { utf8Length, writeUtf8, writeAscii, scanUtf8, utf8ToString, UTF8_BAD, UTF8_NULL, UTF8_PLUS, UTF8_HASH } from "./utf8.js";

@@ -3,15 +3,24 @@
  * a known one without allocating, and (host tools only) turn one into a string.
  *
  * Public API:
- *   topicEquals(buf, offset, length, other: string): boolean
+ *   topicEquals(buf, offset, length, other: string | Uint8Array, otherOffset?, otherLength?): boolean
+ *     (a string compares by its UTF-8 encoding, computed on the fly; bytes default to all of `other`)
  *   topicEqualsBytes(buf, offset, length, other: Uint8Array, otherOffset, otherLength): boolean
  *   topicMatches(buf, offset, length, filter: string): boolean   MQTT wildcard match (+, #)
  *   topicToString(buf, offset, length): string                   allocates: host tools and logs only
  */
 import { utf8ToString } from "./utf8.js";
 
-/** Whether the UTF-8 bytes equal the UTF-8 encoding of `other` (compared code point by code point). */
-export function topicEquals(buf: Uint8Array, offset: number, length: number, other: string): boolean {
+/** Whether the bytes equal `other`: a string's UTF-8 encoding (compared as it goes), or bytes. */
+export function topicEquals(
+  buf: Uint8Array,
+  offset: number,
+  length: number,
+  other: string | Uint8Array,
+  otherOffset = 0,
+  otherLength = other.length,
+): boolean {
+  if (typeof other !== "string") return topicEqualsBytes(buf, offset, length, other, otherOffset, otherLength);
   return matchString(buf, offset, offset + length, other, 0, other.length) === offset + length;
 }
 

@@ -24,6 +24,10 @@ describe("topicEquals", () => {
     expect(topicEquals(buf, off, len, other)).toBe(equal);
     const o = enc.encode(other);
     expect(topicEqualsBytes(buf, off, len, o, 0, o.length)).toBe(equal);
+    expect(topicEquals(buf, off, len, o)).toBe(equal);
+    const padded = new Uint8Array(o.length + 3);
+    padded.set(o, 1);
+    expect(topicEquals(buf, off, len, padded, 1, o.length)).toBe(equal);
     expect(topicToString(buf, off, len)).toBe(topic);
   });
 });
