@@ -15,6 +15,12 @@
  *   uart.stats  // { toModule, toMcu, dropped, corrupted, delayed, overruns }
  *   uart.byteTimeMs  // time one byte takes on the wire
  *   uart.setBaud(n) // both ends switch at once (AT+UART_CUR)
+ *   uart.setChunkSize(n, direction?); uart.rxAvailable  // bytes waiting in the MCU's RX buffer
+ *   seededRandom(seed) -> () => number in [0, 1)      // mulberry32, for anything that needs jitter
+ *
+ * Defaults: 115200 baud, 10 bits a byte, chunkSize 16 (both ways; moduleChunkSize overrides the
+ * MCU-to-module side), txFifoSize 128, txLowWater 0 (onWritable when the FIFO is empty), RX buffer
+ * 1024, no faults.
  *
  * Model, per direction: a wire that carries one byte per `bitsPerByte / baud` seconds (115200 8N1:
  * 10 bits, ~86.8 us a byte). Bytes are handed to the receiver in chunks: when `chunkSize` bytes have

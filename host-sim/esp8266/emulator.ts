@@ -16,6 +16,14 @@
  *   esp.wifiDrop(); esp.wifiRestore(); esp.closeByPeer(id?); esp.reset(); esp.failNextSend(n?);
  *   esp.joinFailure(code 1-4); esp.dnsFailure(host, on?); esp.unresponsive(on); esp.busyBurst(ms);
  *   esp.stats; esp.state (read-only snapshot: wifi, links, modes, echo); esp.onEvent = ...
+ *   redact(line)                   // what the events show of a command line (no passwords)
+ *   DEFAULT_DELAYS                 // the latencies below, in ms of virtual time
+ *
+ * Events (EmulatorEvent, all with `time`): command {name, line (redacted)}, link {id, state:
+ * connecting|open|closed|failed, detail}, wifi {state: joining|connected|got-ip|disconnected|
+ * failed}, reset {cause}, ready, mode {command|data|passthrough}, busy {kind}, fault {fault}.
+ * Stats: fromMcu/toMcu (UART bytes), toNet/fromNet (payload bytes), commands {name: count}, busy,
+ * sends, sendFails, resets.
  *
  * `uart` is a VirtualUart (the emulator uses its module end) or any ModulePort (a pty: see
  * ../serial/). Network I/O goes through a NetworkBackend (../network.ts) and arrives
@@ -36,9 +44,12 @@
  *   the link drops in passthrough the module prints nothing and redials every second. After the
  *   exit, input is ignored for delays.afterEscape (950 ms): the docs say wait 1 s.
  * - AT+CIPDINFO=1 adds the peer to +IPD (`+IPD,<len>,<ip>,<port>:`).
- * - Passive receive buffers up to passiveBufferSize bytes, then stops reading the socket (TCP
- *   back-pressure). The notification `+IPD,<total>` is sent when data arrives and the previous
- *   notification has been followed by an AT+CIPRECVDATA.
+ * - Passive receive buffers up to passiveBufferSize bytes; what comes beyond waits in TCP (the
+ *   socket is paused) and enters the buffer as reads make room. The notification `+IPD,<total>`
+ *   is sent when data enters the buffer and the previous one has been followed by AT+CIPRECVDATA.
+ * - A SEND OK precedes anything the server answers to that data (it comes with the TCP ACK).
+ * - A module reset mid-stream (reset(), or the reset pin) cuts its output where it is, closes
+ *   every socket silently, and boots: noise, then `ready`.
  * - Events and logs never contain the WiFi password: command lines are redacted.
  */
 import type { VirtualClock } from "../clock.js";
