@@ -152,7 +152,7 @@ describe("driver x emulator: data in both dialects, all receive modes, chunk siz
     for (const mode of MODES) {
       for (const chunk of [1, 2, 5, 16, 128]) {
         it(`${dialect} ${mode}, UART chunk ${chunk}`, async () => {
-          const r = await setup({ dialect, mode, uart: { chunkSize: chunk } });
+          const r = await setup({ dialect, mode, uart: { chunkSize: chunk, txFifoSize: chunk === 1 ? 1 : chunk === 2 ? 16 : 128 } });
           await r.open();
           expect(r.driver.dialect).toBe(dialect);
           expect(r.driver.receiveMode).toBe(mode);
