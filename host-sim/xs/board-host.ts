@@ -9,6 +9,7 @@
  */
 import type { Board, BoardTimer, LogLevel, SerialPort } from "../../firmware/board.js";
 import {
+  CMD_GC,
   CMD_HEADER_BYTES,
   CMD_READABLE,
   CMD_TIMER,
@@ -49,6 +50,16 @@ export interface XsEventStats {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * Live heap slots in XS right now: runs a garbage collection in a command of its own (evaluations
+ * retain a slot each, commands do not, so only this measures growth exactly). Needs the harness.
+ */
+export function liveSlots(worker: XsWorker): number {
+  const header = Buffer.alloc(CMD_HEADER_BYTES);
+  header[0] = CMD_GC;
+  return worker.command(header).meter.currentHeapCount;
+}
 
 export class XsBoardHost {
   /** Free-form events from XS code (`xsHarness.emit(message)`), in order with the board effects. */

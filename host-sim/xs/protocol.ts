@@ -16,6 +16,8 @@
 export const CMD_READABLE = 1;
 export const CMD_WRITABLE = 2;
 export const CMD_TIMER = 3;
+/** Collects garbage: the command's meter then reports live slots only (evaluations retain a slot each). */
+export const CMD_GC = 4;
 export const CMD_HEADER_BYTES = 21;
 
 /** XS -> Node one-way records. */

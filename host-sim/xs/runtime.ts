@@ -8,7 +8,7 @@
  * here rather than on the chip. What remains for test code is one global, `xsHarness`.
  */
 import { Channel, ProxyBoard, type IssueCommand } from "./board-proxy.js";
-import { CMD_READABLE, CMD_TIMER, CMD_WRITABLE } from "./protocol.js";
+import { CMD_GC, CMD_READABLE, CMD_TIMER, CMD_WRITABLE } from "./protocol.js";
 
 interface XsnapGlobals {
   issueCommand: IssueCommand;
@@ -87,6 +87,10 @@ export class XsHarness {
     const bytes = new Uint8Array(message);
     for (let i = 0; i < 21 && i < bytes.length; i++) header.setUint8(i, bytes[i]);
     const op = header.getUint8(0);
+    if (op === CMD_GC) {
+      collect();
+      return this.channel.takeReply();
+    }
     const board = this.board();
     board.clock.current = header.getFloat64(1, true);
     board.clock.wall = header.getFloat64(9, true);

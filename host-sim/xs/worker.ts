@@ -113,20 +113,28 @@ export class XsWorker {
     const toPath = join(this.dir, "to-xs");
     const fromPath = join(this.dir, "from-xs");
     execFileSync("mkfifo", [toPath, fromPath]);
-    // Read-write on our side of to-xs: opening never blocks, and writes never SIGPIPE.
-    this.toXs = openSync(toPath, constants.O_RDWR);
-    // from-xs: a non-blocking reader first so the writer can open, then a blocking reader; once the
-    // child holds the only writer, its death reads as end of file instead of a hang.
-    const probe = openSync(fromPath, constants.O_RDONLY | constants.O_NONBLOCK);
-    const writer = openSync(fromPath, constants.O_WRONLY);
-    this.fromXs = openSync(fromPath, constants.O_RDONLY);
-    closeSync(probe);
+    // Each side holds only its own end of each pipe, so either side's death reads as end of file
+    // (or EPIPE) on the other: a dead worker never hangs Node, and a dead Node never leaves an
+    // orphan worker waiting for commands. A non-blocking reader lets the writer open without
+    // blocking; then a blocking reader is opened and the probe closed.
+    const pipeEnds = (path: string): { reader: number; writer: number } => {
+      const probe = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+      const writer = openSync(path, constants.O_WRONLY);
+      const reader = openSync(path, constants.O_RDONLY);
+      closeSync(probe);
+      return { reader, writer };
+    };
+    const to = pipeEnds(toPath);
+    const from = pipeEnds(fromPath);
+    this.toXs = to.writer;
+    this.fromXs = from.reader;
     try {
       this.child = spawn(xsnapWorkerPath(), [options.name ?? "onenet-led-xs", "-l", String(limit)], {
-        stdio: ["ignore", options.stdout ?? "ignore", "inherit", this.toXs, writer],
+        stdio: ["ignore", options.stdout ?? "ignore", "inherit", to.reader, from.writer],
       });
     } finally {
-      closeSync(writer);
+      closeSync(to.reader);
+      closeSync(from.writer);
     }
     this.child.on("exit", (code, signal) => {
       this.exit = signal ? `signal ${signal}` : `exit code ${code} (${EXIT_CODES[code ?? -1] ?? "unknown"})`;
@@ -272,7 +280,13 @@ export class XsWorker {
     all.set(body, head.length);
     all[all.length - 1] = COMMA;
     let off = 0;
-    while (off < all.length) off += writeSync(this.toXs, all, off, all.length - off);
+    try {
+      while (off < all.length) off += writeSync(this.toXs, all, off, all.length - off);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EPIPE") throw error;
+      this.exit ??= this.exitStatus();
+      throw new XsWorkerError(`XS worker died: ${this.exit}`);
+    }
   }
 
   /** Reads one netstring, blocking; end of file means the worker died. */
