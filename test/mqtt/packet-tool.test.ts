@@ -3,11 +3,12 @@
  * the dissector behind `packet decode` called directly.
  */
 import { spawnSync } from "node:child_process";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import paho from "../fixtures/paho-vectors.json" with { type: "json" };
 import seed from "../fixtures/seed-vectors.json" with { type: "json" };
+import { main } from "../../host-sim/cli/main.js";
 import { dissect, parseHex, renderDissection } from "../../host-sim/packet-dissect.js";
-import { fromHex } from "./helpers.js";
+import { fromHex, toHex } from "./helpers.js";
 
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, ["bin/onenet-led.js", "packet", ...args], { encoding: "utf8", cwd: process.cwd() });
@@ -18,18 +19,6 @@ describe("onenet-led packet (child process)", () => {
   it("encode connect prints the seed's CONNECT exactly", () => {
     const r = cli("encode", "connect", "--client-id", "test1", "--username", "L14FCC38pq", "--password", seed.onenet.token, "--keepalive", "100");
     expect(r).toEqual({ code: 0, out: seed.packets.connect.hex, err: "" });
-  });
-
-  it("encode subscribe, unsubscribe, publish, pingreq, disconnect print the seed's bytes", () => {
-    const p = seed.packets;
-    const runs = [
-      [cli("encode", "subscribe", "--packet-id", "10", "--topic", p.subscribe.fields.topic, "--qos", "0"), p.subscribe.hex],
-      [cli("encode", "unsubscribe", "--packet-id", "11", "--topic", p.unsubscribe.fields.topic), p.unsubscribe.hex],
-      [cli("encode", "publish", "--topic", p.publish_qos0.fields.topic, "--payload", p.publish_qos0.fields.payload, "--qos", "0"), p.publish_qos0.hex],
-      [cli("encode", "pingreq"), p.pingreq.hex],
-      [cli("encode", "disconnect"), "E0 00"],
-    ] as const;
-    for (const [r, hex] of runs) expect(r).toEqual({ code: 0, out: hex, err: "" });
   });
 
   it("decode annotates the seed's CONNECT field by field", () => {
@@ -54,23 +43,75 @@ describe("onenet-led packet (child process)", () => {
 
   it("bad hex and malformed packets exit 1 naming the rule", () => {
     expect(cli("decode", "10 9")).toMatchObject({ code: 1, err: expect.stringContaining("odd number of digits") });
-    expect(cli("decode", "GG")).toMatchObject({ code: 1, err: expect.stringContaining("not a hex digit") });
+
     const r = cli("decode", "D0 80 00");
     expect(r.code).toBe(1);
     expect(r.err).toContain("remaining-length-not-minimal");
     expect(r.err).toContain("rule 1");
-    expect(cli("decode", "--role", "client", "C0 00")).toMatchObject({ code: 1, err: expect.stringContaining("forbidden-packet-type") });
   });
 
-  it("encode refusals exit 1 with the named error; usage errors too; --help everywhere", () => {
+  it("an encode refusal exits 1 with the named error", () => {
     expect(cli("encode", "publish", "--topic", "a/#")).toMatchObject({ code: 1, err: expect.stringContaining("topic-has-wildcard") });
-    expect(cli("encode", "publish", "--topic", "a", "--qos", "1")).toMatchObject({ code: 1, err: expect.stringContaining("qos-needs-packet-id") });
-    expect(cli("encode", "connect")).toMatchObject({ code: 1, err: expect.stringContaining("--client-id is required") });
-    expect(cli("encode", "bogus")).toMatchObject({ code: 1, err: expect.stringContaining("unknown packet type") });
-    for (const args of [["--help"], ["encode", "--help"], ["encode", "connect", "--help"], ["decode", "--help"], ["encode", "subscribe", "--help"]]) {
-      const r = cli(...args);
+  });
+});
+
+/** The same dispatcher the bin script runs, in-process (spawning costs a second per call). */
+async function inProcess(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void out.push(a.join(" ")));
+  const error = vi.spyOn(console, "error").mockImplementation((...a: unknown[]) => void err.push(a.join(" ")));
+  try {
+    const code = await main(["packet", ...args]);
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+describe("onenet-led packet (in process)", () => {
+  it("encode refusals and usage errors exit 1 naming the problem", async () => {
+    expect(await inProcess("encode", "publish", "--topic", "a", "--qos", "1")).toMatchObject({ code: 1, err: expect.stringContaining("qos-needs-packet-id") });
+    expect(await inProcess("encode", "connect")).toMatchObject({ code: 1, err: expect.stringContaining("--client-id is required") });
+    expect(await inProcess("encode", "bogus")).toMatchObject({ code: 1, err: expect.stringContaining("unknown packet type") });
+    expect(await inProcess("encode", "publish", "--topic", "a", "--colour", "red")).toMatchObject({ code: 1, err: expect.stringContaining("unknown option --colour") });
+    expect(await inProcess("decode", "--role", "client", "C0 00")).toMatchObject({ code: 1, err: expect.stringContaining("forbidden-packet-type") });
+    expect(await inProcess("decode", "30 05 00 01")).toMatchObject({ code: 1, err: expect.stringContaining("truncated-packet") });
+    expect(await inProcess("decode", "GG")).toMatchObject({ code: 1, err: expect.stringContaining("not a hex digit") });
+  });
+
+  it("encodes the other types, binary payloads and several filters", async () => {
+    expect((await inProcess("encode", "puback", "--packet-id", "23")).out).toBe("40 02 00 17");
+    expect((await inProcess("encode", "pubrel", "--packet-id", "23")).out).toBe("62 02 00 17");
+    expect((await inProcess("encode", "publish", "--topic", "mytopic", "--payload", "kkhkhkjkj jkjjk jk jk ", "--qos", "2", "--packet-id", "23")).out).toBe(
+      toHex(fromHex(paho.packets.publish_qos2.hex)),
+    );
+    expect((await inProcess("encode", "publish", "--topic", "t", "--payload-hex", "00 FF", "--retain")).out).toBe("31 05 00 01 74 00 FF");
+    expect((await inProcess("encode", "subscribe", "--packet-id", "23", "--topic", "mytopic", "--qos", "2", "--topic", "mytopic2", "--qos", "1")).out).toBe(
+      toHex(fromHex(paho.packets.subscribe.hex)),
+    );
+    expect((await inProcess("encode", "suback", "--packet-id", "10", "--code", "0")).out).toBe(seed.packets.suback.hex);
+    expect((await inProcess("encode", "connack", "--return-code", "4")).out).toBe(seed.packets.connack_bad_credentials_format.hex);
+  });
+
+  it("encode subscribe, unsubscribe, publish, pingreq, disconnect print the seed's bytes", async () => {
+    const p = seed.packets;
+    const runs = [
+      [await inProcess("encode", "subscribe", "--packet-id", "10", "--topic", p.subscribe.fields.topic, "--qos", "0"), p.subscribe.hex],
+      [await inProcess("encode", "unsubscribe", "--packet-id", "11", "--topic", p.unsubscribe.fields.topic), p.unsubscribe.hex],
+      [await inProcess("encode", "publish", "--topic", p.publish_qos0.fields.topic, "--payload", p.publish_qos0.fields.payload, "--qos", "0"), p.publish_qos0.hex],
+      [await inProcess("encode", "pingreq"), p.pingreq.hex],
+      [await inProcess("encode", "disconnect"), "E0 00"],
+    ] as const;
+    for (const [r, hex] of runs) expect(r).toEqual({ code: 0, out: hex, err: "" });
+  });
+
+  it("--help on every command", async () => {
+    for (const args of [["--help"], ["encode", "--help"], ["decode", "--help"], ...["connect", "publish", "subscribe", "unsubscribe", "puback", "pingreq", "disconnect", "connack", "suback"].map((t) => ["encode", t, "--help"])]) {
+      const r = await inProcess(...args);
       expect(r.code, args.join(" ")).toBe(0);
-      expect(r.out).toMatch(/^usage: onenet-led packet/);
+      expect(r.out, args.join(" ")).toMatch(/^usage: onenet-led packet/);
     }
   });
 });
