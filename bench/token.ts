@@ -25,6 +25,20 @@ function nodeToken(method: string, key: Buffer, et: number): string {
   return `version=2018-10-31&res=${encodeURIComponent(res)}&et=${et}&method=${method}&sign=${encodeURIComponent(sign)}`;
 }
 
+/**
+ * Many short rounds, alternating ours and the peer, best of each: on a shared machine both then get
+ * their share of quiet moments (the codec suite does the same).
+ */
+function interleaved(ours: () => void, peer: () => void, warmup: number): [number, number] {
+  let best = 0;
+  let bestPeer = 0;
+  for (let r = 0; r < 12; r++) {
+    best = Math.max(best, opsPerSecond(ours, { rounds: 1, minMs: 150, warmup: r === 0 ? warmup : 0 }));
+    bestPeer = Math.max(bestPeer, opsPerSecond(peer, { rounds: 1, minMs: 150, warmup: r === 0 ? warmup : 0 }));
+  }
+  return [best, bestPeer];
+}
+
 function tokenRow(method: "sha1" | "sha256" | "md5"): BenchRow {
   const builder = new TokenBuilder({ productId: PRODUCT, deviceName: DEVICE, key: KEY, method });
   const out = new Uint8Array(builder.maxLength);
@@ -40,10 +54,10 @@ function tokenRow(method: "sha1" | "sha256" | "md5"): BenchRow {
   const peer = () => {
     sink ^= nodeToken(method, key, et++).length;
   };
-  const oursOps = opsPerSecond(ours);
-  const peerOps = opsPerSecond(peer);
-  // A long run: the first tens of thousands of calls also pay for V8 compiling the code, which is not per-call.
-  const bytes = bytesPerOp(ours, 200_000);
+  const [oursOps, peerOps] = interleaved(ours, peer, 20_000);
+  // Long runs, the lower kept: V8's one-time growth (inline caches, compiled code) is not per call,
+  // and a GC of other garbage can land in one run.
+  const bytes = Math.min(bytesPerOp(ours, 300_000), bytesPerOp(ours, 300_000));
   if (sink === 0.5) console.log(sink);
   return {
     suite: "token",
@@ -69,8 +83,7 @@ function hmacThroughputRow(size: number): BenchRow {
   const peer = () => {
     createHmac("sha1", key).update(data).digest();
   };
-  const oursOps = opsPerSecond(ours, { warmup: 2_000 });
-  const peerOps = opsPerSecond(peer, { warmup: 2_000 });
+  const [oursOps, peerOps] = interleaved(ours, peer, 2_000);
   return {
     suite: "token",
     name: `HMAC-SHA1 of ${size} bytes`,
@@ -78,7 +91,7 @@ function hmacThroughputRow(size: number): BenchRow {
     peer: "node:crypto",
     peer_ops: peerOps,
     ratio: oursOps / peerOps,
-    ours_bytes_per_op: bytesPerOp(ours, 5_000),
+    ours_bytes_per_op: Math.min(bytesPerOp(ours, 50_000), bytesPerOp(ours, 50_000)),
   };
 }
 
