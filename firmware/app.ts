@@ -38,7 +38,8 @@ export type AppEvent =
   | "desired-applied" // a value set while offline was applied after reconnect
   | "post-rejected" // the cloud answered our property/post with a code other than 200
   | "reply-dropped" // a set_reply/get_reply could not be sent (link down or TX full)
-  | "post-deferred"; // the state post waits for an in-flight slot
+  | "post-deferred" // the state post waits for an in-flight slot
+  | "post-queued"; // a property/post was handed to the session at QoS 1 (detail: its id)
 
 /** Optional hooks for host tools (the simulator's console and dashboard); a board passes none. */
 export interface LedDeviceObserver {
@@ -71,6 +72,7 @@ export class LedDevice {
   private readonly invokeReplyTopic: TopicBytes;
   private ledOn = false;
   private postPending = false;
+  private lastPostId = 0;
   private started = false;
 
   constructor(
@@ -198,17 +200,21 @@ export class LedDevice {
 
   /** Posts the LED state at QoS 1; when every in-flight slot is busy, posts once one frees up. */
   private postState(): void {
-    this.json.beginPropertyPost(this.out, 0, this.ids.next(), this.board.clock.wallTime());
+    this.lastPostId = this.ids.next();
+    this.json.beginPropertyPost(this.out, 0, this.lastPostId, this.board.clock.wallTime());
     this.json.addBoolean(this.identifier, this.ledOn);
     const length = this.json.end();
     if (length <= 0) {
       this.report("post-deferred", "property/post does not fit the buffer");
       return;
     }
+    const id = this.lastPostId;
     const result = this.client.publish(this.postTopic, this.out, 0, length, 1);
     this.postPending = result === "inflight-full";
     if (this.postPending) this.report("post-deferred", "every in-flight slot is busy");
-    else if (result !== "sent" && result !== "queued") this.board.log("error", `property/post not accepted: ${result}`);
+    else if (result === "sent" || result === "queued") {
+      if (this.observer.app) this.report("post-queued", String(id));
+    } else this.board.log("error", `property/post not accepted: ${result}`);
   }
 
   private onMessage(packet: DecodedPacket, buffer: Uint8Array): void {
@@ -246,7 +252,7 @@ export class LedDevice {
     if (error === "ok") error = parser.checkParams(this.model);
     if (error !== "ok") {
       this.sendReply(this.setReplyTopic, this.json.errorReply(this.out, 0, parser, error));
-      this.report("set-rejected", error);
+      if (this.observer.app) this.report("set-rejected", `${this.idText(buffer)} ${error}`);
       return;
     }
     let value = this.ledOn;
@@ -254,7 +260,7 @@ export class LedDevice {
     while (parser.next()) if (parser.keyIs(this.identifier)) value = parser.valueKind === "true";
     this.setLed(value);
     this.sendReply(this.setReplyTopic, this.json.reply(this.out, 0, buffer, parser.idOffset, parser.idLength, 200, "success"));
-    this.report("set-applied", value ? "on" : "off");
+    if (this.observer.app) this.report("set-applied", `${this.idText(buffer)} ${value ? "on" : "off"}`);
     this.postState();
   }
 
@@ -313,6 +319,14 @@ export class LedDevice {
     }
     const result = this.client.publish(topic, this.out, 0, length, 0);
     if (result !== "sent") this.report("reply-dropped", result);
+  }
+
+  /** The request's id as text, for observers only (host tools): a board has none and never pays for it. */
+  private idText(buffer: Uint8Array): string {
+    const parser = this.parser;
+    let text = "";
+    for (let i = 0; i < parser.idLength; i++) text += String.fromCharCode(buffer[parser.idOffset + i]);
+    return text || "-";
   }
 
   private report(event: AppEvent, detail: string): void {

@@ -24,6 +24,7 @@ import type { DeviceConfig, ReceiveMode } from "../firmware/config.js";
 import type { LogLevel, SerialHandlers } from "../firmware/board.js";
 import { OneNetBroker } from "./broker/onenet-broker.js";
 import { HostBoard } from "./board.js";
+import { LinkGate } from "./gate.js";
 import { RealTimeDriver, VirtualClock } from "./clock.js";
 import { EmbeddedCloud, MqttCloud, type CloudSide, type DeviceMessage } from "./cloud.js";
 import { Esp8266Emulator, type Dialect } from "./esp8266/emulator.js";
@@ -88,6 +89,8 @@ export class Simulation {
   /** The embedded broker (undefined with an external one). */
   readonly broker: OneNetBroker | undefined;
   readonly events: SimEvent[] = [];
+  /** The embedded broker's links pass through this gate (black-hole fault). */
+  readonly gate: LinkGate;
   readonly link: Record<Layer, string> = { wifi: "down", tcp: "down", mqtt: "stopped" };
   /** Every message the device published, as the cloud saw it. */
   readonly deviceMessages: DeviceMessage[] = [];
@@ -99,9 +102,10 @@ export class Simulation {
 
   private constructor(
     readonly options: SimulationOptions,
-    parts: { clock: VirtualClock; network: NetworkBackend; broker: OneNetBroker | undefined; cloud: CloudSide; config: DeviceConfig },
+    parts: { clock: VirtualClock; network: NetworkBackend; broker: OneNetBroker | undefined; cloud: CloudSide; config: DeviceConfig; gate: LinkGate },
   ) {
     const { clock, network, broker, cloud, config } = parts;
+    this.gate = parts.gate;
     this.clock = clock;
     this.broker = broker;
     this.cloud = cloud;
@@ -170,6 +174,7 @@ export class Simulation {
     });
     let network: NetworkBackend;
     let broker: OneNetBroker | undefined;
+    const gate = new LinkGate();
     let cloud: CloudSide;
     if (options.broker) {
       const { host, port } = options.broker;
@@ -186,11 +191,11 @@ export class Simulation {
       await broker.ready();
       const memory = new MemoryNetwork();
       const b = broker;
-      memory.listen(config.mqtt.host, config.mqtt.port, (stream) => b.handle(stream));
+      memory.listen(config.mqtt.host, config.mqtt.port, (stream) => b.handle(gate.wrap(stream)));
       network = memory;
       cloud = new EmbeddedCloud(broker, productId, deviceName);
     }
-    return new Simulation(options, { clock, network, broker, cloud, config });
+    return new Simulation(options, { clock, network, broker, cloud, config, gate });
   }
 
   /** Powers the board and the module on. */
@@ -298,6 +303,13 @@ export class Simulation {
     if (!this.broker) throw new Error("broker-restart needs the embedded broker");
     this.fault("broker-restart");
     await this.broker.restart(downMs);
+  }
+
+  /** Bytes stop flowing between the module and the embedded broker (the link looks up); off again after `ms` (0: stays). */
+  blackhole(ms: number): void {
+    this.fault("blackhole");
+    this.gate.blackhole = true;
+    if (ms > 0) this.clock.setTimeout(() => (this.gate.blackhole = false), ms);
   }
 
   async close(): Promise<void> {
