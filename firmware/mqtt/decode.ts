@@ -24,9 +24,14 @@
  * Errors (onError is called INSTEAD of onPacket for that packet):
  * - Framing errors (remaining-length-too-long, remaining-length-not-minimal): fatal=true, and the stream
  *   is out of sync, so the decoder ignores all input until reset().
- * - packet-too-large: fatal=false. The packet is drained (counted, never stored) and dropped; the
- *   stream stays in sync and the next packet decodes normally. The header is checked first, so a
- *   too-large packet of a forbidden type reports the type error instead.
+ * - packet-too-large: fatal=false. The packet is drained (counted, never stored past the buffer) and
+ *   dropped; the stream stays in sync and the next packet decodes normally. The header is checked
+ *   first, so a too-large packet of a forbidden type reports the type error instead. For a PUBLISH,
+ *   the decoder keeps the bytes that fit and reports once they are in (the rest is drained after):
+ *   packet.qos/dup/retain are set, packet.packetId too when it lies in the kept bytes (else 0), and
+ *   topicOffset/topicLength when the whole topic does (unvalidated: for logs). A session may
+ *   acknowledge such a QoS 1/2 message so the server does not redeliver it forever. Other types
+ *   are reported as soon as their fixed header is complete.
  * - Every other code is a protocol violation inside a correctly framed packet: fatal=true, meaning
  *   MQTT requires the receiver to close the network connection. The decoder itself stays in sync
  *   (the caller decides; a host tool may keep reading).
@@ -250,6 +255,8 @@ export class MqttDecoder {
   /** Next write position in the buffer (BODY) or bytes left to skip (DRAIN). */
   private pos = 0;
   private bodyEnd = 0;
+  /** Bytes of an oversized PUBLISH still to drain once its start is in the buffer. */
+  private oversize = 0;
   private generation = 0;
 
   constructor(options: DecoderOptions = {}) {
@@ -271,6 +278,7 @@ export class MqttDecoder {
 
   reset(): void {
     this.state = HEADER;
+    this.oversize = 0;
     this.generation++;
   }
 
@@ -300,8 +308,11 @@ export class MqttDecoder {
         i += n;
         this.pos = p;
         if (p === this.bodyEnd) {
-          this.state = HEADER;
-          this.dispatch(sink);
+          if (this.oversize > 0) this.oversized(sink);
+          else {
+            this.state = HEADER;
+            this.dispatch(sink);
+          }
         }
       } else if (state === HEADER) {
         const b = bytes[i++];
@@ -355,6 +366,15 @@ export class MqttDecoder {
       else if ((flags & 6) === 0 && flags & 8) error = "bad-flags"; // MQTT-3.3.1-2: no DUP on QoS 0
     } else if (flags !== (type === PUBREL || type === SUBSCRIBE || type === UNSUBSCRIBE ? 2 : 0)) error = "bad-flags";
     const tooLarge = headerLength + rl > this.buffer.length;
+    if (error === null && tooLarge && type === PUBLISH) {
+      // Keep what fits, so the report can say which message (QoS, packet id) was dropped: the
+      // session may acknowledge it rather than have the server redeliver it forever.
+      this.state = BODY;
+      this.pos = headerLength;
+      this.bodyEnd = this.buffer.length;
+      this.oversize = headerLength + rl - this.buffer.length;
+      return;
+    }
     if (error !== null || tooLarge) {
       if (rl > 0) {
         this.state = DRAIN;
@@ -372,6 +392,29 @@ export class MqttDecoder {
     this.state = BODY;
     this.pos = headerLength;
     this.bodyEnd = headerLength + rl;
+  }
+
+  /** The kept start of an oversized PUBLISH is in: describe it, report it, drain the rest. */
+  private oversized(sink: DecoderSink): void {
+    const p = this.packet;
+    const b = this.buffer;
+    p.clear();
+    const flags = p.flags;
+    p.qos = (flags >> 1) & 3;
+    p.dup = (flags & 8) !== 0;
+    p.retain = (flags & 1) !== 0;
+    const s = p.headerLength;
+    const tl = (b[s] << 8) | b[s + 1];
+    const idAt = s + 2 + tl;
+    if (idAt <= b.length) {
+      p.topicOffset = s + 2;
+      p.topicLength = tl;
+    }
+    if (p.qos !== 0 && idAt + 2 <= b.length) p.packetId = (b[idAt] << 8) | b[idAt + 1];
+    this.state = DRAIN;
+    this.pos = this.oversize;
+    this.oversize = 0;
+    sink.onError("packet-too-large", false);
   }
 
   /** A whole packet is in the buffer: validate it by type and hand it over. */

@@ -53,7 +53,7 @@ describe("rule 1: remaining length", () => {
   it("the largest length FF FF FF 7F frames (and is drained as too large here)", () => {
     const d = new MqttDecoder();
     const sink = new Recorder();
-    const head = fromHex("30 FF FF FF 7F");
+    const head = fromHex("90 FF FF FF 7F");
     d.feed(head, 0, head.length, sink);
     expect(sink.events).toEqual([{ error: "packet-too-large", fatal: false }]);
     expect(d.packet.remainingLength).toBe(268_435_455);
@@ -66,6 +66,36 @@ describe("rule 2: a packet larger than the buffer", () => {
     const body = "00 01 61" + " 55".repeat(30);
     const events = decodeAll(fromHex(`30 21 ${body} D0 00`), "client", 16);
     expect(events).toEqual([{ error: "packet-too-large", fatal: false }, PINGRESP]);
+  });
+
+  it("an oversized PUBLISH is reported once the bytes that fit are in, with its QoS and packet id", () => {
+    const d = new MqttDecoder({ bufferSize: 16 });
+    const ids: unknown[] = [];
+    const sink = {
+      onPacket: (p: { type: number; packetId: number }) => ids.push(["packet", p.type, p.packetId]),
+      onError: (code: string, fatal: boolean) =>
+        ids.push([code, fatal, d.packet.qos, d.packet.packetId, d.packet.topicLength, d.packet.remainingLength]),
+    };
+    // QoS 1, topic "a", packet id 0x0102, 30 payload bytes: 35 bytes of body, 16-byte buffer
+    const bytes = fromHex("32 23 00 01 61 01 02" + " 55".repeat(30) + " 40 02 00 07");
+    for (let i = 0; i < bytes.length; i++) {
+      d.feed(bytes, i, 1, sink);
+      // reported when the 16th byte arrives, not before, not at the end of the packet
+      if (i === 14) expect(ids).toEqual([]);
+      if (i === 15) expect(ids).toEqual([["packet-too-large", false, 1, 0x0102, 1, 35]]);
+    }
+    expect(ids).toEqual([["packet-too-large", false, 1, 0x0102, 1, 35], ["packet", 4, 7]]);
+  });
+
+  it("an oversized PUBLISH whose packet id does not fit reports packet id 0", () => {
+    const d = new MqttDecoder({ bufferSize: 8 });
+    const seen: unknown[] = [];
+    const bytes = fromHex("32 0E 00 0A 61 61 61 61 61 61 61 61 61 61 01 02 D0 00");
+    d.feed(bytes, 0, bytes.length, {
+      onPacket: (p) => seen.push(p.type),
+      onError: (code) => seen.push([code, d.packet.qos, d.packet.packetId, d.packet.topicLength]),
+    });
+    expect(seen).toEqual([["packet-too-large", 1, 0, 0], 13]);
   });
 
   it("a packet exactly the buffer's size fits", () => {
