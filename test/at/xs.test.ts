@@ -111,3 +111,52 @@ describe("Esp8266Driver on XS", () => {
     }
   }
 });
+
+describe("Esp8266Driver on XS: no heap growth in steady state", () => {
+  for (const mode of ["active", "passive", "transparent"] as const) {
+    it(`${mode}: 100 packets each way leave the live heap where it was`, async () => {
+      const bundle = bundleForXs({ modules: { lab: "test/at/xs/lab.ts" }, allowedRoots: ["firmware", "host-sim/xs", "test/at/xs"] });
+      const clock = new VirtualClock();
+      const uart = new VirtualUart(clock, { chunkSize: 64, rxBufferSize: 8192 });
+      const network = new MemoryNetwork();
+      const servers: Duplex[] = [];
+      let atPeer = 0;
+      network.listen("h", 1883, (s) => {
+        servers.push(s);
+        s.on("data", (c: Buffer) => (atPeer += c.length));
+      });
+      const esp = new Esp8266Emulator({ clock, uart, dialect: "2.x", network, accessPoints: [{ ssid: "lab", password: "password1" }] });
+      esp.powerOn();
+      const board: Board = { openSerial: (h) => uart.mcu.open(h), led: { write() {} }, clock, log: () => {}, random: () => 0.5 };
+      const worker = new XsWorker();
+      try {
+        worker.evaluate(bundle.code);
+        const host = new XsBoardHost(worker, board);
+        const options = { ssid: "lab", password: "password1", host: "h", port: 1883, tls: false, receiveMode: mode };
+        host.evaluate(
+          `xsHarness.state.lab = xsHarness.modules.lab.start(xsHarness.board(), ${JSON.stringify(options)}); xsHarness.state.lab.keep = false;`,
+        );
+        expect(await pumpUntil(clock, () => host.evaluateJson<number>("xsHarness.state.lab.opens") > 0, 60_000, { stepMs: 20 })).toBe(true);
+        // Packets from a timer inside XS (a Node-side evaluation per packet would cost XS a heap
+        // slot of its own each time).
+        host.evaluate("xsHarness.state.lab.autoSend(100, 100, 120);");
+        const exchange = async (n: number) => {
+          for (let i = 0; i < n; i++) {
+            servers[0].write(Buffer.alloc(100, i));
+            await pump(clock, 100, { stepMs: 10 });
+          }
+        };
+        await exchange(20); // warm-up: lazily created things exist from here on
+        const before = worker.evaluate("xsHarness.gc(); 0").meter.currentHeapCount;
+        await exchange(100);
+        await pump(clock, 500, { stepMs: 10 });
+        const after = worker.evaluate("xsHarness.gc(); 0").meter.currentHeapCount;
+        expect(host.evaluateJson<number>("xsHarness.state.lab.receivedCount")).toBe(12_000);
+        expect(atPeer).toBe(12_000);
+        expect(after - before).toBeLessThan(16);
+      } finally {
+        worker.close();
+      }
+    });
+  }
+});

@@ -13,15 +13,36 @@ export class AtLab implements TransportEvents {
   closes: LinkDownReason[] = [];
   received: number[] = [];
 
+  private readonly board: Board;
+
   constructor(board: Board, options: Esp8266Options) {
+    this.board = board;
     this.driver = new Esp8266Driver(board, options);
+  }
+
+  /**
+   * Sends `count` packets of `size` bytes, one every `everyMs`, from a board timer: steady-state
+   * traffic with no evaluation from Node per packet (each evaluation costs XS a heap slot itself).
+   */
+  autoSend(size: number, everyMs: number, count: number): void {
+    const packet = new Uint8Array(size);
+    let left = count;
+    const timer = this.board.clock.createTimer(() => {
+      if (this.driver.send(packet, 0, size)) left--;
+      if (left > 0) timer.schedule(everyMs);
+    });
+    timer.schedule(everyMs);
   }
 
   onOpen(): void {
     this.opens++;
   }
+  /** When false, received bytes are only counted (heap measurements). */
+  keep = true;
+  receivedCount = 0;
   onData(bytes: Uint8Array, offset: number, length: number): void {
-    for (let i = 0; i < length; i++) this.received.push(bytes[offset + i]);
+    this.receivedCount += length;
+    if (this.keep) for (let i = 0; i < length; i++) this.received.push(bytes[offset + i]);
   }
   onClose(reason: LinkDownReason): void {
     this.closes.push(reason);
