@@ -41,7 +41,8 @@
  *
  * Guarantees: feed() never throws on any input bytes and never writes outside `buffer`; it allocates
  * nothing. If a sink callback calls reset() (e.g. to drop the connection), the rest of the chunk is
- * discarded. A sink callback that throws leaves the decoder consistent (positioned after that packet).
+ * discarded. A sink callback that throws leaves the decoder consistent, positioned after that packet;
+ * the exception propagates out of feed() and the rest of that chunk is not consumed.
  */
 import {
   CONNACK,
