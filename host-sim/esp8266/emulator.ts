@@ -13,7 +13,7 @@
  *   esp.powerOn();                 // boot noise, then `\r\nready\r\n` after delays.ready
  *   esp.resetPin.write(0 | 1);     // the RST line: hand it to the host board as `moduleReset`
  *   // faults (each also reported as a "fault" event):
- *   esp.wifiDrop(); esp.wifiRestore(); esp.closeByPeer(id?); esp.reset(); esp.failNextSend(n?);
+ *   esp.wifiDrop(); esp.wifiRestore(); esp.closeByPeer(id?); esp.reset(); esp.failNextSend(n?, { thenSendOk? });
  *   esp.joinFailure(code 1-4); esp.dnsFailure(host, on?); esp.unresponsive(on); esp.busyBurst(ms);
  *   esp.stats; esp.state (read-only snapshot: wifi, links, modes, echo); esp.onEvent = ...
  *   redact(line)                   // what the events show of a command line (no passwords)
@@ -286,6 +286,7 @@ export class Esp8266Emulator {
   private saved: { ssid: string; password: string } | undefined;
   private apUp = true;
   private failSends = 0;
+  private strayOk = false;
   private forcedJoinFailure = 0;
   private localPort = 49152;
 
@@ -375,10 +376,14 @@ export class Esp8266Emulator {
     this.boot("fault");
   }
 
-  /** The next `n` CIPSENDs end in SEND FAIL (their data never reaches the server). */
-  failNextSend(n = 1): void {
+  /**
+   * The next `n` CIPSENDs end in SEND FAIL (their data never reaches the server). With
+   * `thenSendOk`, a stray SEND OK follows the SEND FAIL, as some 1.7 builds do.
+   */
+  failNextSend(n = 1, options: { thenSendOk?: boolean } = {}): void {
     this.fault(`fail-next-send ${n}`);
     this.failSends += n;
+    this.strayOk = options.thenSendOk ?? false;
   }
 
   /** The next CWJAP fails with `code`: 1 timeout, 2 wrong password, 3 AP not found, 4 failed. */
@@ -1056,7 +1061,7 @@ export class Esp8266Emulator {
       } else {
         this.stats.sendFails++;
       }
-      this.out(ok ? "\r\nSEND OK\r\n" : "\r\nSEND FAIL\r\n");
+      this.out(ok ? "\r\nSEND OK\r\n" : forcedFail && this.strayOk ? "\r\nSEND FAIL\r\n\r\nSEND OK\r\n" : "\r\nSEND FAIL\r\n");
     });
   }
 

@@ -124,6 +124,12 @@ describe.each([1, 8, 64] as const)("chunk size %i", (chunkSize) => {
       await r.pump(50);
       expect(r.take()).toBe("\r\nRecv 3 bytes\r\n\r\nSEND OK\r\n");
       expect(latin1(received)).toBe("def");
+      r.esp.failNextSend(1, { thenSendOk: true });
+      await r.cmdIo("AT+CIPSEND=3", 20);
+      r.write("ghi");
+      await r.pump(50);
+      expect(r.take()).toBe("\r\nRecv 3 bytes\r\n\r\nSEND FAIL\r\n\r\nSEND OK\r\n");
+      expect(latin1(received)).toBe("def");
     });
 
     it("reports a close by the peer as CLOSED, also between the prompt and the data", async () => {
