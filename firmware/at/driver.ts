@@ -41,11 +41,14 @@
 import type { Board, BoardTimer, Clock, Log, SerialPort } from "../board.js";
 import type { ReceiveMode } from "../config.js";
 import type { LinkDownReason, Transport, TransportEvents } from "../transport.js";
-import { CommandBuffer, utf8Length } from "./command.js";
+import { CommandBuffer, utf8Length } from "./command-buffer.js";
+import { INIT_ORDER, TIMEOUTS, timeoutOf, writeCommand, type Cmd } from "./commands.js";
 import { cwjapError, type AtError } from "./errors.js";
 import { AtParser, type DataKind, type LineKind } from "./parser.js";
+import { AtResponse } from "./response.js";
 
 export type { AtError } from "./errors.js";
+export { TIMEOUTS } from "./commands.js";
 
 export type LinkStatus =
   | "module-starting"
@@ -96,19 +99,6 @@ export interface Esp8266Stats {
 /** Largest AT+CIPSEND the module accepts. */
 export const MAX_SEND_CHUNK = 2048;
 
-export const TIMEOUTS = {
-  at: 2000,
-  cwjap: 20000,
-  // The module gives up on its own after ~10 s and says so: wait longer than that so its answer
-  // (ERROR, CLOSED) is read here instead of completing the next command.
-  cipstart: 15000,
-  sendOk: 10000,
-  prompt: 5000,
-  ready: 10000,
-  close: 5000,
-  recvData: 5000,
-} as const;
-
 /** Hold the RST pin low this long. */
 const RESET_PULSE_MS = 50;
 /** Silence around `+++` (the module needs >= 20 ms; bytes may still sit in the FIFO). */
@@ -126,80 +116,9 @@ const MAX_CONNECT_FAILURES = 3;
 const MAX_RESETS_PER_OPEN = 3;
 
 type Phase = "down" | "resetting" | "init" | "ready";
-type Cmd =
-  | "none"
-  | "rst"
-  | "probe"
-  | "ate0"
-  | "gmr"
-  | "sysstore"
-  | "cwmode"
-  | "cipmux"
-  | "recvmode"
-  | "cipmode"
-  | "sslsize"
-  | "cwjap"
-  | "cipstart"
-  | "cipclose"
-  | "cipsend"
-  | "passthrough"
-  | "recvdata";
 type CmdState = "command" | "prompt" | "data";
 type Aux = "none" | "reset-pulse" | "ready-wait" | "busy-backoff" | "guard-before" | "guard-after" | "verdict";
 type Session = "idle" | "opening" | "open";
-
-function timeoutOf(cmd: Cmd): number {
-  switch (cmd) {
-    case "cwjap":
-      return TIMEOUTS.cwjap;
-    case "cipstart":
-      return TIMEOUTS.cipstart;
-    case "cipclose":
-      return TIMEOUTS.close;
-    case "cipsend":
-    case "passthrough":
-      return TIMEOUTS.prompt;
-    case "recvdata":
-      return TIMEOUTS.recvData;
-    default:
-      return TIMEOUTS.at;
-  }
-}
-
-const INIT_ORDER: readonly Cmd[] = ["ate0", "gmr", "sysstore", "cwmode", "cipmux", "recvmode", "cipmode", "sslsize"];
-
-/** What the module said while the command in flight ran: one object, reused. */
-class AtResponse {
-  cwjapCode = -1;
-  version = -1;
-  connect = false;
-  closed = false;
-  alreadyConnected = false;
-  dnsFail = false;
-  noIp = false;
-  linkInvalid = false;
-  unlink = false;
-  recvRequested = 0;
-  recvGot = 0;
-  bytesAtStart = 0;
-  busy = 0;
-
-  clear(bytesRead: number): void {
-    this.cwjapCode = -1;
-    this.version = -1;
-    this.connect = false;
-    this.closed = false;
-    this.alreadyConnected = false;
-    this.dnsFail = false;
-    this.noIp = false;
-    this.linkInvalid = false;
-    this.unlink = false;
-    this.recvRequested = 0;
-    this.recvGot = 0;
-    this.bytesAtStart = bytesRead;
-    this.busy = 0;
-  }
-}
 
 export class Esp8266Driver implements Transport {
   readonly stats: Esp8266Stats = {
@@ -505,64 +424,12 @@ export class Esp8266Driver implements Transport {
   // ---- commands ----
 
   private issue(cmd: Cmd): void {
+    if (cmd === "none") return;
     const b = this.cmdBuf.clear();
-    switch (cmd) {
-      case "rst":
-        // After a `+++` that met a module in command mode, end that stray line first.
-        if (this.escapeThenReset) b.crlf();
-        this.escapeThenReset = false;
-        b.text("AT+RST");
-        break;
-      case "probe":
-        b.text("AT");
-        break;
-      case "ate0":
-        b.text("ATE0");
-        break;
-      case "gmr":
-        b.text("AT+GMR");
-        break;
-      case "sysstore":
-        b.text("AT+SYSSTORE=0");
-        break;
-      case "cwmode":
-        b.text("AT+CWMODE=1");
-        break;
-      case "cipmux":
-        b.text("AT+CIPMUX=0");
-        break;
-      case "recvmode":
-        b.text("AT+CIPRECVMODE=1");
-        break;
-      case "cipmode":
-        b.text("AT+CIPMODE=1");
-        break;
-      case "sslsize":
-        b.text("AT+CIPSSLSIZE=4096");
-        break;
-      case "cwjap":
-        b.text('AT+CWJAP="').text(this.options.ssid, true).text('","').text(this.options.password, true).text('"');
-        break;
-      case "cipstart":
-        b.text(this.options.tls ? 'AT+CIPSTART="SSL","' : 'AT+CIPSTART="TCP","');
-        b.text(this.options.host).text('",').decimal(this.options.port);
-        break;
-      case "cipclose":
-        b.text("AT+CIPCLOSE");
-        break;
-      case "cipsend":
-        b.text("AT+CIPSEND=").decimal(this.sendLen);
-        break;
-      case "passthrough":
-        b.text("AT+CIPSEND");
-        break;
-      case "recvdata":
-        b.text("AT+CIPRECVDATA=").decimal(this.rx.length);
-        break;
-      case "none":
-        return;
-    }
-    b.crlf();
+    // After a `+++` that may have met a module in command mode, end that stray line first.
+    if (cmd === "rst" && this.escapeThenReset) b.crlf();
+    if (cmd === "rst") this.escapeThenReset = false;
+    writeCommand(b, cmd, this.options, cmd === "recvdata" ? this.rx.length : this.sendLen);
     this.cmd = cmd;
     this.cmdState = "command";
     this.resp.clear(this.stats.uartBytesRead);

@@ -1,5 +1,5 @@
 /*
- * Builds AT command lines into one preallocated buffer: no strings are concatenated per command
+ * One preallocated buffer AT command lines are built in: no strings are concatenated per command
  * (AT+CIPSEND=<n> goes out for every packet). Text is written as UTF-8, so Chinese SSIDs work.
  */
 
