@@ -10,13 +10,20 @@
  *   new NodeNetwork({ dns: { "mqtts.heclouds.com": "127.0.0.1" }, ports: { 8883: 18883 },
  *                     strictDns: true, tls: { ca, rejectUnauthorized, servername }, connectTimeoutMs })
  *   new MemoryNetwork().listen(host, port, (serverSide: Duplex, target) => aedes.handle(serverSide))
- *   memoryNetwork.listenEcho(host, port)      // echoes every byte; handy for tests
+ *   memoryNetwork.listenEcho(host, port, received?)  // echoes every byte (and records it)
+ *   memoryNetwork.unlisten(host, port); memoryNetwork.serverStreams  // every server side handed out
+ *   duplexPair() -> [a, b]                    // two connected in-process streams
+ *   netErrorCode(error) -> NetErrorCode | undefined
  *   pump(clock, ms, { stepMs })               // interleave virtual time with real I/O (see below)
  *   pumpUntil(clock, predicate, limitMs, { stepMs, realTimeoutMs }) -> Promise<boolean>
  *
  * Errors given to onClose start with a code, then ": detail": "dns-failed", "refused",
  * "timeout", "tls-failed", "reset" (anything else the socket reports), so the emulator can choose
  * the module's answer (1.7 prints `DNS Fail`) without parsing Node's messages.
+ *
+ * MemoryNetwork: a connect to a host:port nobody listens on fails with "refused"; writes made in
+ * one tick of the event loop arrive at the peer as one chunk (like TCP coalescing), one tick
+ * later, never inside the writer's call.
  *
  * Virtual time and real I/O: both backends call `events` from Node's event loop, never inside
  * `connect`/`write`/`close`. The emulator reacts by scheduling its UART output on the VirtualClock
