@@ -355,15 +355,19 @@ export class Esp8266Driver implements Transport {
    */
   private drain(count: number): boolean {
     let left = count;
+    let empty = false;
     while (left > 0) {
       const n = this.port.read(this.rx);
-      if (!n) return true;
+      if (!n) {
+        empty = true;
+        break;
+      }
       this.stats.uartBytesRead += n;
       left -= n;
       this.parser.feed(this.rx, 0, n);
     }
     this.stats.parserOverflows = this.parser.overflows;
-    return false;
+    return empty;
   }
 
   private onPoll(): void {
