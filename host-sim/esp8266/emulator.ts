@@ -47,6 +47,7 @@
  * - Passive receive buffers up to passiveBufferSize bytes; what comes beyond waits in TCP (the
  *   socket is paused) and enters the buffer as reads make room. The notification `+IPD,<total>`
  *   is sent when data enters the buffer and the previous one has been followed by AT+CIPRECVDATA.
+ * - 1.7's passive mode is TCP only: on an SSL link data still comes as active +IPD.
  * - A SEND OK precedes anything the server answers to that data (it comes with the TCP ACK).
  * - A module reset mid-stream (reset(), or the reset pin) cuts its output where it is, closes
  *   every socket silently, and boots: noise, then `ready`.
@@ -909,7 +910,8 @@ export class Esp8266Emulator {
       this.out(bytes.slice());
       return;
     }
-    if (this.recvMode === 1) {
+    // 1.7's passive mode covers TCP only: SSL data still comes as +IPD.
+    if (this.recvMode === 1 && !(this.dialect === "1.7" && link.type === "SSL")) {
       link.held.push(bytes.slice());
       this.admit(link);
       return;

@@ -237,6 +237,20 @@ describe.each([1, 8, 64] as const)("chunk size %i", (chunkSize) => {
       expect(Uint8Array.from(got)).toEqual(data);
     });
 
+    it("passive mode on an SSL link: 2.x buffers, 1.7 (TCP only) still sends +IPD", async () => {
+      const w = world();
+      w.network.listenEcho("secure.local", 8883);
+      const r = rig({ dialect, network: w.network, uart: { chunkSize } });
+      r.ready();
+      if (is17) await r.cmdIo("AT+CIPSSLSIZE=4096");
+      await r.cmdIo("AT+CIPRECVMODE=1");
+      await r.cmdIo('AT+CIPSTART="SSL","secure.local",8883');
+      await r.cmdIo("AT+CIPSEND=2", 20);
+      r.write("hi");
+      await r.pump(100);
+      expect(r.take()).toBe(`\r\nRecv 2 bytes\r\n\r\nSEND OK\r\n${is17 ? "\r\n+IPD,2:hi" : "\r\n+IPD,2\r\n"}`);
+    });
+
     it("leaving passive mode hands the buffered data over as +IPD", async () => {
       const { r, state } = make();
       await r.cmdIo("AT+CIPRECVMODE=1");
