@@ -434,7 +434,7 @@ export class Esp8266Emulator {
     });
   }
 
-  /** Forget all volatile state; `silent` leaves the module dead (reset held / hung). */
+  /** Forgets all volatile state (RAM); flash (saved AP, CWMODE) survives. */
   private halt(discardOutput: boolean): void {
     this.gen++;
     if (discardOutput) this.port.discard?.();
