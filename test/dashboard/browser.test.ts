@@ -83,6 +83,8 @@ describe("dashboard in headless Chromium", () => {
     expect(await reply.locator("summary .subject").textContent()).toBe("thing/property/set_reply");
     await reply.locator("summary").focus();
     await page.keyboard.press("Enter");
+    // The breakdown is built when the packet is first opened.
+    await reply.locator("table.fields").first().waitFor({ timeout: WAIT });
     const captions = await reply.locator("table.fields caption").allTextContents();
     expect(captions.map((c) => c.split(" (")[0])).toEqual(["fixed header", "variable header", "payload"]);
     const rows = await reply.locator("table.fields tbody th").allTextContents();
@@ -93,6 +95,7 @@ describe("dashboard in headless Chromium", () => {
     // The CONNECT shows its token only as a redaction marker.
     const connect = page.locator('li.packet[data-type="CONNECT"]').first();
     await connect.locator("summary").click();
+    await connect.locator("table.fields").first().waitFor({ timeout: WAIT });
     const connectText = (await connect.locator(".packet-body").textContent()) ?? "";
     expect(connectText).toMatch(/<redacted \d+ bytes>/);
     expect(connectText).toContain("password");

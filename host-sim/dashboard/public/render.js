@@ -71,7 +71,6 @@ function renderDissection(p) {
   const frag = document.createDocumentFragment();
   if (p.topic) frag.append(el("p", { class: "kv" }, el("strong", { text: "Topic " }), el("code", { text: p.topic })));
   if (p.message) frag.append(el("p", { class: "kv" }, el("strong", { text: "Message " }), el("code", { text: p.message })));
-  if (p.note && !p.topic) frag.append(el("p", { class: "kv", text: p.note }));
   frag.append(el("p", { class: "kv" }, el("strong", { text: "Bytes " })), el("pre", { class: "hexdump", text: wrapHex(p.hex, 16) }));
   for (const packet of p.packets) {
     for (const section of packet.sections) {
