@@ -164,6 +164,8 @@ export async function startDashboard(sim: Simulation, options: DashboardOptions 
         return;
     }
   };
+  // A dashboard started after the board: what the simulation kept (not UART bytes) comes first.
+  for (const e of sim.events.slice(-HISTORY_CAP.other)) onSimEvent(e);
   const offSim = sim.onEvent(onSimEvent);
   const offBroker = sim.broker?.onEvent((e) => {
     if (e.type !== "packet") return;

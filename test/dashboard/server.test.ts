@@ -86,6 +86,8 @@ describe("dashboard server", () => {
     // A page opening the stream first gets "hello": the state, and the history the dashboard has seen.
     const first = await readEvents(dash.url, sim, (m) => m.length >= 1);
     expect(first[0]).toMatchObject({ k: "hello", online: true, led: false });
+    // Started after the board came online, the dashboard still lists how it got there.
+    expect(first[0]!["history"].some((m: Message) => m.k === "link" && m["layer"] === "mqtt" && m["state"] === "online")).toBe(true);
 
     const press = await fetch(`${dash.url}api/led-on`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     expect(press.status).toBe(200);
