@@ -76,7 +76,17 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
     // The UART has no checksum: a byte corrupted there can spoil a set or its reply beyond anything
     // the firmware can detect. What happens in these windows is exempt from the reply checks.
     const noise: [number, number][] = [];
-    const noisy = (t: number) => noise.some(([from, to]) => t >= from - 1_000 && t <= to + 1_000);
+    // A byte lost in one direction also desynchronises the MQTT framing of that link (the far end
+    // waits for bytes that never come and swallows the next packets), so a noise window taints the
+    // link until the next CONNECT.
+    const reconnects = () => sim.events.filter((e) => e.type === "link" && e.layer === "mqtt" && e.state === "connecting").map((e) => e.t);
+    const noisy = (t: number) => {
+      const starts = reconnects();
+      return noise.some(([from, to]) => {
+        const clean = starts.find((c) => c > to) ?? Number.POSITIVE_INFINITY;
+        return t >= from - 1_000 && t <= clean;
+      });
+    };
     let lastFaultAt = 0;
     let refusedLong = false;
     const chaosEnd = sim.clock.now() + chaosMs;
@@ -156,7 +166,7 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
         fail(`LED is ${sim.ledOn ? "on" : "off"} but the last set (${sets[sets.length - 1].id}) was ${sets[sets.length - 1].on ? "on" : "off"}`);
       }
       checkReplies(sim, sets, noisy, fail);
-      checkPosts(sim, fail);
+      checkPosts(sim, noisy, fail);
     }
     checkHealth(sim, fail);
     checkSecrets(sim, password, fail);
@@ -199,12 +209,14 @@ function checkReplies(
     handledAt.set(id, event.t);
   }
   const downTimes = sim.events.filter((e): e is Extract<SimEvent, { type: "link" }> => e.type === "link" && e.layer === "mqtt" && e.state !== "online").map((e) => e.t);
-  for (const { id } of sets) {
+  for (const { id, at: sentAt } of sets) {
+    // A byte lost on the UART can hold a packet back until later bytes complete its length.
+    const exempt = noisy(sentAt) || noisy(handledAt.get(id) ?? sentAt);
     const replies = sim.repliesTo(id).length;
     const times = handled.get(id) ?? 0;
     if (times > 1) fail(`set ${id} was handled ${times} times`);
     if (replies > 1) fail(`set ${id} got ${replies} set_replies`);
-    if (times === 1 && replies === 0 && !noisy(handledAt.get(id)!)) {
+    if (times === 1 && replies === 0 && !exempt) {
       const at = handledAt.get(id)!;
       // The reply is QoS 0: it may die with a link that went down right after.
       const linkLost = downTimes.some((t) => t >= at && t <= at + 2_000);
@@ -212,13 +224,13 @@ function checkReplies(
     }
     for (const reply of sim.repliesTo(id)) {
       const json = reply.json as { code?: unknown } | undefined;
-      if (json?.code !== 200 && !noisy(handledAt.get(id) ?? 0)) fail(`set ${id} answered with code ${String(json?.code)}`);
+      if (json?.code !== 200 && !exempt) fail(`set ${id} answered with code ${String(json?.code)}`);
     }
   }
 }
 
 /** Every QoS 1 property/post the firmware queued reached the broker at least once. */
-function checkPosts(sim: Simulation, fail: (what: string) => void): void {
+function checkPosts(sim: Simulation, noisy: (t: number) => boolean, fail: (what: string) => void): void {
   const received = new Set<string>();
   for (const message of sim.deviceMessages) {
     if (message.kind !== "property/post") continue;
@@ -226,7 +238,8 @@ function checkPosts(sim: Simulation, fail: (what: string) => void): void {
     if (typeof id === "string") received.add(id);
   }
   for (const event of sim.events) {
-    if (event.type === "app" && event.event === "post-queued" && !received.has(event.detail)) {
+    // A post whose bytes crossed a noisy UART may reach the broker garbled (OneNET answers 2400).
+    if (event.type === "app" && event.event === "post-queued" && !received.has(event.detail) && !noisy(event.t)) {
       fail(`property/post ${event.detail} was queued at QoS 1 but never reached the broker`);
     }
   }
