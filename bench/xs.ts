@@ -13,6 +13,9 @@
  *   bytes in, LED switched, set_reply and property/post out, PUBACK in), and live heap growth over
  *   1,000 property/set in steady state after a GC.
  */
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { encodePublish, newPublishFields } from "../firmware/mqtt/index.js";
 import { Simulation } from "../host-sim/sim.js";
 import { XsBoardHost, liveSlots } from "../host-sim/xs/board-host.js";
 import { bundleForXs } from "../host-sim/xs/bundle.js";
@@ -41,7 +44,15 @@ function bundleRows(): BenchRow[] {
 }
 
 /** What one empty host event and one synchronous request cost the harness inside XS. */
-function harnessRows(): { rows: BenchRow[]; perEvent: number; perRequest: number } {
+interface HarnessCost {
+  rows: BenchRow[];
+  perEvent: number;
+  perRequest: number;
+  perEventSlots: number;
+  perRequestSlots: number;
+}
+
+function harnessRows(): HarnessCost {
   const worker = new XsWorker({ name: "bench-xs-harness" });
   try {
     worker.evaluate(bundleForXs({ modules: {} }).code);
@@ -56,18 +67,27 @@ function harnessRows(): { rows: BenchRow[]; perEvent: number; perRequest: number
     // An op the harness ignores: header decoding, time update, empty reply.
     const header = new Uint8Array(CMD_HEADER_BYTES);
     worker.command(header);
-    const perEvent = worker.command(header).meter.compute;
+    liveSlots(worker);
+    const event = worker.command(header).meter;
+    const perEvent = event.compute;
+    const perEventSlots = event.currentHeapCount - liveSlots(worker);
     const loop = (n: number, body: string) =>
       worker.evaluate(`{ const b = xsHarness.board(); for (let i = 0; i < ${n}; i++) { ${body} } }`).meter.compute;
     const perRequest = (loop(1000, "b.random();") - loop(1000, "")) / 1000;
+    // Reads carry bytes back: the costliest request, so the harness share below is an upper bound.
+    const perRequestSlots = perOp(worker, (n) => `{ const b = xsHarness.board(); for (let i = 0; i < ${n}; i++) b.random(); }`, 100).slots;
     const baseline = liveSlots(worker);
     return {
       perEvent,
       perRequest,
+      perEventSlots,
+      perRequestSlots,
       rows: [
         row("xsnap + harness alone: live heap slots", baseline, "slots", "subtract from the LED app's slot counts"),
         row("harness: one host event (command) in XS", perEvent, "compute", "subtract per UART/timer event"),
         row("harness: one synchronous request (serial read/write, random)", perRequest, "compute", "proxy round trip"),
+        row("harness: slots allocated per host event", perEventSlots, "slots"),
+        row("harness: slots allocated per synchronous request", perRequestSlots, "slots"),
       ],
     };
   } finally {
@@ -129,6 +149,9 @@ async function parserRows(): Promise<BenchRow[]> {
       run(1);
       const perByte = (run(20) - run(0)) / (20 * stream.length);
       rows.push(row(`AT parser, per byte received (${mode} receive, 32-byte chunks)`, perByte, "compute/byte", `${stream.length}-byte recording: boot, 4 sets`));
+      const lines = worker.evaluateJson<number>(`(xsHarness.state.${mode}.lines = 0, xsHarness.state.${mode}.run(1))`).value;
+      const allocated = perOp(worker, (n) => `xsHarness.state.${mode}.run(${n})`, 5).slots;
+      rows.push(row(`AT parser, slots allocated per line (${mode} receive)`, allocated / lines, "slots/line", `${lines} lines in the recording; garbage, not retained`));
     }
   } finally {
     worker.close();
@@ -161,7 +184,8 @@ function attachXs(sim: Simulation): XsLedDevice {
   return device;
 }
 
-async function deviceRows(perEvent: number, perRequest: number): Promise<BenchRow[]> {
+async function deviceRows(harnessCost: HarnessCost): Promise<BenchRow[]> {
+  const { perEvent, perRequest, perEventSlots, perRequestSlots } = harnessCost;
   const sim = await Simulation.create({ wallClockStart: WALL, seed: 11 });
   const device = attachXs(sim);
   try {
@@ -199,6 +223,29 @@ async function deviceRows(perEvent: number, perRequest: number): Promise<BenchRo
     const events = stats.readable.count + stats.writable.count + stats.timer.count - events0;
     const requests = stats.requests - requests0;
     const steadyAfter = liveSlots(device.worker);
+    // Allocation per set (churn, collected later): slots counted from a GC to the end of one set,
+    // with no GC in between (a set where XS collected on its own is measured again).
+    const churn: number[] = [];
+    let last = 0;
+    let collected = false;
+    device.host.onCrank = (_kind, meter) => {
+      if (meter.currentHeapCount < last) collected = true;
+      last = meter.currentHeapCount;
+    };
+    const churnFirmware: number[] = [];
+    for (let attempt = 0; churn.length < 20 && attempt < 40; attempt++) {
+      const base = liveSlots(device.worker);
+      last = base;
+      collected = false;
+      const e0 = stats.readable.count + stats.writable.count + stats.timer.count;
+      const r0 = stats.requests;
+      await handle(1);
+      if (collected) continue;
+      churn.push(last - base);
+      const e = stats.readable.count + stats.writable.count + stats.timer.count - e0;
+      churnFirmware.push(last - base - e * perEventSlots - (stats.requests - r0) * perRequestSlots);
+    }
+    device.host.onCrank = undefined;
     const harness = events * perEvent + requests * perRequest;
     if (sim.clock.errors.length) throw new Error(`bench: firmware errors: ${sim.clock.errors.map(String).join("; ")}`);
     return [
@@ -207,10 +254,128 @@ async function deviceRows(perEvent: number, perRequest: number): Promise<BenchRo
       row("property/set end to end, total in XS", compute / N, "compute/set", `${(events / N).toFixed(1)} host events, ${(requests / N).toFixed(1)} requests per set`),
       row("property/set end to end, firmware only (minus harness)", (compute - harness) / N, "compute/set", "harness share estimated from the two harness rows"),
       row(`property/set: live heap growth over ${N} (steady state, after GC)`, steadyAfter - steadyBefore, "slots", "target 0"),
+      row(
+        "property/set: slots allocated per set (garbage, harness included)",
+        churn.length ? churn.reduce((a, b) => a + b, 0) / churn.length : NaN,
+        "slots/set",
+        `mean of ${churn.length} sets, min ${Math.min(...churn)}, max ${Math.max(...churn)}`,
+      ),
+      row(
+        "property/set: slots allocated per set by the firmware (minus harness)",
+        churnFirmware.length ? churnFirmware.reduce((a, b) => a + b, 0) / churnFirmware.length : NaN,
+        "slots/set",
+        "harness share estimated from its per-event and per-request allocation",
+      ),
     ];
   } finally {
     await sim.close();
     device.close();
+  }
+}
+
+/** Compute and slots allocated (not retained: no GC in between) per operation, from two evaluations. */
+function perOp(worker: XsWorker, code: (n: number) => string, n: number): { compute: number; slots: number } {
+  worker.evaluate(code(1));
+  liveSlots(worker);
+  const a = worker.evaluate(code(0)).meter;
+  liveSlots(worker);
+  const b = worker.evaluate(code(n)).meter;
+  // The second evaluation starts one slot higher: xsnap retains one per evaluation.
+  return { compute: (b.compute - a.compute) / n, slots: (b.currentHeapCount - a.currentHeapCount - 1) / n };
+}
+
+function hexPublish(topic: string, payload: string): string {
+  const buf = new Uint8Array(512);
+  const f = newPublishFields();
+  f.topic = topic;
+  f.payload = payload;
+  return Buffer.from(buf.subarray(0, encodePublish(buf, 0, f))).toString("hex");
+}
+
+/** Moddable's mqtt.js from a local SDK ($MODDABLE, or $MODDABLE_MQTT_JS for the file itself). */
+function moddableMqttPath(): string | undefined {
+  const file = process.env.MODDABLE_MQTT_JS ?? (process.env.MODDABLE ? join(process.env.MODDABLE, "modules/network/mqtt/mqtt.js") : undefined);
+  return file && existsSync(file) ? file : undefined;
+}
+
+/** Ours beside Moddable's own MQTT client for the same packets, when a Moddable SDK is at hand. */
+function peerRows(): BenchRow[] {
+  const setTopic = "$sys/L14FCC38pq/test1/thing/property/set";
+  const setPayload = '{"id":"42","version":"1.0","params":{"led":true}}';
+  const postTopic = "$sys/L14FCC38pq/test1/thing/property/post";
+  const postPayload = '{"id":"7","version":"1.0","params":{"led":{"value":true}}}';
+  const packet = hexPublish(setTopic, setPayload);
+  const N = 200;
+  const ours = new XsWorker({ name: "bench-xs-ours" });
+  let oursReceive: { compute: number; slots: number };
+  let oursSend: { compute: number; slots: number };
+  let oursSendStrings: { compute: number; slots: number };
+  try {
+    ours.evaluate(bundleForXs({ modules: { codec: "host-sim/xs/labs/codec.ts" } }).code);
+    ours.evaluate(
+      `xsHarness.state.rx = new xsHarness.modules.codec.ReceiveLoop("${packet}");` +
+        `xsHarness.state.tx = new xsHarness.modules.codec.SendLoop(${JSON.stringify(postTopic)}, ${JSON.stringify(postPayload)}, true);` +
+        `xsHarness.state.txs = new xsHarness.modules.codec.SendLoop(${JSON.stringify(postTopic)}, ${JSON.stringify(postPayload)}, false);`,
+    );
+    oursReceive = perOp(ours, (n) => `xsHarness.state.rx.run(${n})`, N);
+    oursSend = perOp(ours, (n) => `xsHarness.state.tx.run(${n})`, N);
+    oursSendStrings = perOp(ours, (n) => `xsHarness.state.txs.run(${n})`, N);
+  } finally {
+    ours.close();
+  }
+  const receiveName = "receive one property/set PUBLISH (to the app callback)";
+  const sendName = "send one property/post PUBLISH (encode; ours from bytes, as the app does)";
+  const stringRows = [
+    row("send one PUBLISH, ours with topic and payload as strings", oursSendStrings.compute, "compute/packet", "XS allocates a wrapper per character read from a string"),
+    row("send one PUBLISH, ours with strings: slots allocated", oursSendStrings.slots, "slots/packet"),
+  ];
+  const file = moddableMqttPath();
+  if (!file) {
+    const note = "Moddable peer skipped: set MODDABLE to a Moddable SDK checkout to measure its mqtt.js beside ours";
+    return [
+      row(`${receiveName}, ours`, oursReceive.compute, "compute/packet", note),
+      row(`${receiveName}, ours: slots allocated`, oursReceive.slots, "slots/packet"),
+      row(`${sendName}, ours`, oursSend.compute, "compute/packet"),
+      row(`${sendName}, ours: slots allocated`, oursSend.slots, "slots/packet"),
+      ...stringRows,
+    ];
+  }
+  const shims = "host-sim/xs/labs/moddable";
+  const peer = new XsWorker({ name: "bench-xs-moddable" });
+  try {
+    const bundle = bundleForXs({
+      modules: { moddable: `${shims}/lab.ts` },
+      allowedRoots: ["firmware", "host-sim/xs", dirname(file)],
+      alias: {
+        "moddable-mqtt": file,
+        socket: `./${shims}/socket.ts`,
+        timer: `./${shims}/timer.ts`,
+        time: `./${shims}/time.ts`,
+        websocket: `./${shims}/websocket.ts`,
+      },
+    });
+    peer.evaluate(bundle.code);
+    peer.evaluate(`xsHarness.state.m = new xsHarness.modules.moddable.ModdableLab("20020000"); xsHarness.state.m.prepare("${packet}");`);
+    if (!peer.evaluateJson<boolean>("xsHarness.state.m.ready").value) throw new Error("bench: Moddable's client did not accept CONNACK");
+    const receive = perOp(peer, (n) => `xsHarness.state.m.receive(${n})`, N);
+    const received = peer.evaluateJson<number>("xsHarness.state.m.received").value;
+    if (received < N) throw new Error("bench: Moddable's client did not deliver the PUBLISHes");
+    const send = perOp(peer, (n) => `xsHarness.state.m.send(${JSON.stringify(postTopic)}, ${JSON.stringify(postPayload)}, ${n})`, N);
+    const peerName = "Moddable mqtt.js";
+    const withPeer = (name: string, value: number, unit: string, peerValue: number, note?: string): BenchRow => ({
+      ...row(name, value, unit, note),
+      peer: peerName,
+      peer_value: Math.round(peerValue * 10) / 10,
+    });
+    return [
+      withPeer(receiveName, oursReceive.compute, "compute/packet", receive.compute, "peer: socket read + parse + 0 ms Timer dispatch, JS string shims"),
+      withPeer(`${receiveName}: slots allocated`, oursReceive.slots, "slots/packet", receive.slots),
+      withPeer(sendName, oursSend.compute, "compute/packet", send.compute),
+      withPeer(`${sendName}: slots allocated`, oursSend.slots, "slots/packet", send.slots, "peer's string conversions are JS shims here (native on a device)"),
+      ...stringRows,
+    ];
+  } finally {
+    peer.close();
   }
 }
 
@@ -222,8 +387,9 @@ export const suite: BenchSuite = {
       ...bundleRows(),
       ...harness.rows,
       ...codecRows(),
+      ...peerRows(),
       ...(await parserRows()),
-      ...(await deviceRows(harness.perEvent, harness.perRequest)),
+      ...(await deviceRows(harness)),
     ];
   },
 };

@@ -7,7 +7,7 @@
  * (firmware/ and this folder), fails the build: firmware/ must run on a bare XS.
  */
 import { buildSync } from "esbuild";
-import { dirname, join, resolve, sep } from "node:path";
+import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The repository root (two levels above this file). */
@@ -19,8 +19,13 @@ export interface XsBundleOptions {
   /** Leave the harness out (for measuring the firmware's own size). Default false. */
   withoutHarness?: boolean;
   minify?: boolean;
-  /** Folders (relative to the repo root) imports may resolve into. Default firmware/ and host-sim/xs/. */
+  /**
+   * Folders imports may resolve into (relative to the repo root, or absolute). Default firmware/
+   * and host-sim/xs/.
+   */
   allowedRoots?: string[];
+  /** Bare module names mapped to files (esbuild `alias`): Moddable modules shimmed for xsnap. */
+  alias?: Record<string, string>;
 }
 
 export interface XsBundle {
@@ -45,7 +50,7 @@ export function bundleForXs(options: XsBundleOptions): XsBundle {
   if (!options.withoutHarness) lines.push(`import { expose } from "./host-sim/xs/runtime.js";`);
   let i = 0;
   for (const [name, path] of Object.entries(options.modules)) {
-    const spec = "./" + path.replace(/\\/g, "/").replace(/\.ts$/, ".js");
+    const spec = isAbsolute(path) ? path : "./" + path.replace(/\\/g, "/").replace(/\.ts$/, ".js");
     lines.push(`import * as m${i} from ${JSON.stringify(spec)};`);
     if (!options.withoutHarness) lines.push(`expose(${JSON.stringify(name)}, m${i});`);
     else lines.push(`globalThis[${JSON.stringify(name)}] = m${i};`);
@@ -65,6 +70,8 @@ export function bundleForXs(options: XsBundleOptions): XsBundle {
       charset: "utf8",
       metafile: true,
       logLevel: "silent",
+      absWorkingDir: REPO_ROOT,
+      ...(options.alias ? { alias: options.alias } : {}),
     });
   } catch (error) {
     const failure = error as { errors?: { text: string }[] };
@@ -75,7 +82,8 @@ export function bundleForXs(options: XsBundleOptions): XsBundle {
   const inputs = Object.keys(result.metafile?.inputs ?? {}).filter((f) => f !== "xs-entry.js");
   // esbuild already refuses Node builtins on the neutral platform (they do not resolve); packages
   // from node_modules would resolve, so the inputs are checked against the allowed roots.
-  const outside = inputs.filter((f) => !roots.some((root) => f.startsWith(root.split(sep).join("/") + "/")));
+  const absoluteRoots = roots.map((root) => resolve(REPO_ROOT, root) + sep);
+  const outside = inputs.filter((f) => !absoluteRoots.some((root) => resolve(REPO_ROOT, f).startsWith(root)));
   if (outside.length) throw new BundleError(`imports outside ${roots.join(", ")}: ${outside.join(", ")}`);
   return { code, bytes: Buffer.byteLength(code, "utf8"), inputs };
 }

@@ -151,3 +151,64 @@ export function decodeMany(hexes: string[], role: DecoderRole, chunk: number): P
   for (const h of hexes) out.push(decodeHex(h, role, chunk));
   return out;
 }
+
+/** Receive path for metering: one framed PUBLISH fed to a client decoder `n` times. */
+export class ReceiveLoop {
+  private readonly decoder = new MqttDecoder({ bufferSize: 1024, role: "client" });
+  private readonly packet: Uint8Array;
+  received = 0;
+  private readonly sink: DecoderSink = {
+    onPacket: () => {
+      this.received++;
+    },
+    onError: () => {},
+  };
+
+  constructor(hex: string) {
+    this.packet = fromHex(hex);
+  }
+
+  run(n: number): number {
+    for (let i = 0; i < n; i++) this.decoder.feed(this.packet, 0, this.packet.length, this.sink);
+    return this.received;
+  }
+}
+
+/**
+ * Send path for metering: a PUBLISH encoded `n` times into one buffer. `asBytes` passes topic and
+ * payload as bytes (as the application does); otherwise as strings, which on XS allocate a string
+ * wrapper for every character read.
+ */
+export class SendLoop {
+  private readonly buf = new Uint8Array(1024);
+  private readonly fields = newPublishFields();
+  written = 0;
+
+  constructor(topic: string, payload: string, asBytes: boolean) {
+    const f = this.fields;
+    if (asBytes) {
+      const t = fromHex(toHexText(topic));
+      const p = fromHex(toHexText(payload));
+      f.topic = t;
+      f.topicOffset = 0;
+      f.topicLength = t.length;
+      f.payload = p;
+      f.payloadOffset = 0;
+      f.payloadLength = p.length;
+    } else {
+      f.topic = topic;
+      f.payload = payload;
+    }
+  }
+
+  run(n: number): number {
+    for (let i = 0; i < n; i++) this.written += encodePublish(this.buf, 0, this.fields);
+    return this.written;
+  }
+}
+
+function toHexText(ascii: string): string {
+  let s = "";
+  for (let i = 0; i < ascii.length; i++) s += (ascii.charCodeAt(i) < 16 ? "0" : "") + ascii.charCodeAt(i).toString(16);
+  return s;
+}
