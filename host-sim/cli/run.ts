@@ -11,6 +11,7 @@ import type { ReceiveMode } from "../../firmware/config.js";
 import { DEFAULT_WIFI, SEED_DEVICE, Simulation, type SimEvent, type SimulationOptions } from "../sim.js";
 import { intOption, parseArgs, UsageError, type ParsedArgs } from "./args.js";
 import { runDemo } from "./demo.js";
+import { HardwareRun } from "../hardware.js";
 
 const HELP = `usage: onenet-led run [options]
 
@@ -23,6 +24,10 @@ a local OneNET-compatible broker, and a virtual LED. Then type cloud commands:
 options:
   --broker <host:port>     use an external MQTT broker (Mosquitto, or the real OneNET at
                            mqtts.heclouds.com:1883) instead of the embedded one
+  --serial <path>          drive a real ESP8266 on this serial port (USB-UART adapter) instead of
+                           the emulator; it joins the real WiFi given by --ssid/--password and reaches
+                           OneNET (or --broker, which also carries the cloud console's commands)
+  --baud <n>               the serial port's baud rate (default 115200)
   --product <id>           OneNET product id        (default ${SEED_DEVICE.productId}, the seed tutorial's)
   --device <name>          OneNET device name       (default ${SEED_DEVICE.deviceName})
   --key <base64>           OneNET device key        (default the seed tutorial's)
@@ -42,7 +47,7 @@ options:
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
-    values: ["broker", "product", "device", "key", "ssid", "password", "keepalive", "dialect", "receive-mode", "duration", "events", "dashboard-port", "seed"],
+    values: ["broker", "product", "device", "key", "ssid", "password", "keepalive", "dialect", "receive-mode", "duration", "events", "dashboard-port", "seed", "serial", "baud"],
     flags: ["demo", "no-dashboard", "quiet"],
   });
   if (args.has("help")) {
@@ -54,6 +59,12 @@ export async function run(argv: string[]): Promise<number> {
   const events = openEvents(args.get("events"));
   const quiet = args.has("quiet") || events?.toStdout === true;
   const print = events?.toStdout ? (line: string) => console.error(line) : (line: string) => console.log(line);
+
+  if (args.get("serial") !== undefined) {
+    if (args.has("demo")) throw new UsageError("--demo runs on the emulator; it does not go with --serial");
+    return runHardware(args, options, print, quiet, events);
+  }
+  if (args.get("baud") !== undefined) throw new UsageError("--baud goes with --serial");
 
   if (args.has("demo")) {
     const sim = await Simulation.create({ ...options, mode: options.broker ? "real" : "virtual" });
@@ -88,6 +99,62 @@ export async function run(argv: string[]): Promise<number> {
   print("stopping");
   await dashboard?.close();
   await sim.close();
+  await events?.close();
+  process.stdin.pause();
+  return 0;
+}
+
+/** `--serial`: the firmware on the host board, a real module on the serial port, wall-clock time. */
+async function runHardware(
+  args: ParsedArgs,
+  options: SimulationOptions,
+  print: (line: string) => void,
+  quiet: boolean,
+  events: EventSink | undefined,
+): Promise<number> {
+  const raw: Record<string, unknown> = {
+    product: options.productId ?? SEED_DEVICE.productId,
+    device: options.deviceName ?? SEED_DEVICE.deviceName,
+    key: options.key ?? SEED_DEVICE.key,
+    ssid: options.ssid ?? DEFAULT_WIFI.ssid,
+    password: options.password ?? DEFAULT_WIFI.password,
+    keepalive: options.keepaliveS ?? 120,
+    receiveMode: options.receiveMode ?? "passive",
+  };
+  const run = await HardwareRun.create({
+    serial: { path: args.get("serial")!, baud: intOption(args, "baud", 300, 4_000_000) ?? 115200 },
+    broker: options.broker,
+    config: raw,
+    onEvent: (event) => {
+      events?.write(event, run.clock.wallTime());
+      printEvent(event, print, quiet);
+    },
+  });
+  run.start();
+  print(`onenet-led: the firmware on this PC, driving the ESP8266 on ${args.get("serial")}; ` +
+    `broker ${options.broker ? `${options.broker.host}:${options.broker.port}` : `${run.config.mqtt.host}:${run.config.mqtt.port}`}.`);
+  print(run.cloud ? `type on, off, toggle, get, status or quit` : `no --broker: switch the LED from OneNET's console; type status or quit`);
+  const duration = intOption(args, "duration", 1, 365 * 24 * 3600);
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+    if (duration) setTimeout(resolve, duration * 1000).unref();
+    const rl = readline.createInterface({ input: process.stdin, terminal: process.stdin.isTTY });
+    rl.on("line", (text) => {
+      const line = text.trim();
+      const cloud = run.cloud;
+      const report = (what: Promise<string>) =>
+        void what.then((id) => print(`cloud: ${line} (id ${id})`)).catch((error: unknown) => print(`error: ${error instanceof Error ? error.message : String(error)}`));
+      if ((line === "on" || line === "off") && cloud) report(cloud.setProperty({ [run.config.led.identifier]: line === "on" }));
+      else if (line === "toggle" && cloud) report(cloud.setProperty({ [run.config.led.identifier]: !run.ledOn }));
+      else if (line === "get" && cloud) report(cloud.getProperty([run.config.led.identifier]));
+      else if (line === "status") print(`LED ${run.ledOn ? "on" : "off"}; wifi ${run.link.wifi}, tcp ${run.link.tcp}, mqtt ${run.link.mqtt}`);
+      else if (line === "quit" || line === "exit") resolve();
+      else if (line) print(`unknown command ${JSON.stringify(line)}${cloud ? "" : " (no --broker: no cloud commands)"}`);
+    });
+  });
+  print("stopping");
+  await run.close();
   await events?.close();
   process.stdin.pause();
   return 0;
@@ -153,26 +220,30 @@ function stamp(t: number): string {
 function attachPrinter(sim: Simulation, print: (line: string) => void, quiet: boolean, events: EventSink | undefined): void {
   sim.onEvent((event) => {
     events?.write(event, sim.clock.wallTime());
-    switch (event.type) {
-      case "led":
-        print(`${stamp(event.t)} ${event.on ? "LED ON   (*)" : "LED OFF  ( )"}`);
-        break;
-      case "link":
-        print(`${stamp(event.t)} ${event.layer.padEnd(4)} ${event.state}${event.detail ? `  ${event.detail}` : ""}`);
-        break;
-      case "publish":
-        if (!quiet) print(`${stamp(event.t)} ${event.direction === "down" ? "cloud -> device" : "device -> cloud"} ${event.kind} ${event.payload}`);
-        break;
-      case "fault":
-        print(`${stamp(event.t)} fault: ${event.fault}`);
-        break;
-      case "log":
-        if (!quiet && event.level !== "debug") print(`${stamp(event.t)} firmware ${event.level}: ${event.message}`);
-        break;
-      default:
-        break;
-    }
+    printEvent(event, print, quiet);
   });
+}
+
+function printEvent(event: SimEvent, print: (line: string) => void, quiet: boolean): void {
+  switch (event.type) {
+    case "led":
+      print(`${stamp(event.t)} ${event.on ? "LED ON   (*)" : "LED OFF  ( )"}`);
+      break;
+    case "link":
+      print(`${stamp(event.t)} ${event.layer.padEnd(4)} ${event.state}${event.detail ? `  ${event.detail}` : ""}`);
+      break;
+    case "publish":
+      if (!quiet) print(`${stamp(event.t)} ${event.direction === "down" ? "cloud -> device" : "device -> cloud"} ${event.kind} ${event.payload}`);
+      break;
+    case "fault":
+      print(`${stamp(event.t)} fault: ${event.fault}`);
+      break;
+    case "log":
+      if (!quiet && event.level !== "debug") print(`${stamp(event.t)} firmware ${event.level}: ${event.message}`);
+      break;
+    default:
+      break;
+  }
 }
 
 function startConsole(sim: Simulation, print: (line: string) => void, quit: () => void): void {
