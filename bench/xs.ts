@@ -46,6 +46,7 @@ function bundleRows(): BenchRow[] {
 /** What one empty host event and one synchronous request cost the harness inside XS. */
 interface HarnessCost {
   rows: BenchRow[];
+  baseline: number;
   perEvent: number;
   perRequest: number;
   perEventSlots: number;
@@ -78,6 +79,7 @@ function harnessRows(): HarnessCost {
     const perRequestSlots = perOp(worker, (n) => `{ const b = xsHarness.board(); for (let i = 0; i < ${n}; i++) b.random(); }`, 100).slots;
     const baseline = liveSlots(worker);
     return {
+      baseline,
       perEvent,
       perRequest,
       perEventSlots,
@@ -184,8 +186,20 @@ function attachXs(sim: Simulation): XsLedDevice {
   return device;
 }
 
-async function deviceRows(harnessCost: HarnessCost): Promise<BenchRow[]> {
+/** Live slots with the device bundle evaluated but no LedDevice built: code, classes, prototypes. */
+function bundleOnlySlots(): number {
+  const worker = new XsWorker({ name: "bench-xs-bundle" });
+  try {
+    worker.evaluate(deviceBundle().code);
+    return liveSlots(worker);
+  } finally {
+    worker.close();
+  }
+}
+
+async function deviceRows(harnessCost: HarnessCost, baseline: number): Promise<BenchRow[]> {
   const { perEvent, perRequest, perEventSlots, perRequestSlots } = harnessCost;
+  const codeSlots = bundleOnlySlots();
   const sim = await Simulation.create({ wallClockStart: WALL, seed: 11 });
   const device = attachXs(sim);
   try {
@@ -250,6 +264,8 @@ async function deviceRows(harnessCost: HarnessCost): Promise<BenchRow[]> {
     if (sim.clock.errors.length) throw new Error(`bench: firmware errors: ${sim.clock.errors.map(String).join("; ")}`);
     return [
       row("LED app: live heap slots after loading (bundle + LedDevice)", loaded, "slots", "xsnap's own baseline included"),
+      row("  of which the firmware's code (modules, classes, prototypes)", codeSlots - baseline, "slots", "in flash when preloaded on a device"),
+      row("  of which the LedDevice instance (objects built at start-up)", loaded - codeSlots, "slots", "RAM on a device; buffers are chunks, not slots"),
       row("LED app: live heap slots after boot (online, state posted)", afterBoot, "slots"),
       row("property/set end to end, total in XS", compute / N, "compute/set", `${(events / N).toFixed(1)} host events, ${(requests / N).toFixed(1)} requests per set`),
       row("property/set end to end, firmware only (minus harness)", (compute - harness) / N, "compute/set", "harness share estimated from the two harness rows"),
@@ -389,7 +405,7 @@ export const suite: BenchSuite = {
       ...codecRows(),
       ...peerRows(),
       ...(await parserRows()),
-      ...(await deviceRows(harness)),
+      ...(await deviceRows(harness, harness.baseline)),
     ];
   },
 };
