@@ -31,6 +31,12 @@ const MAX_TICKS = 50_000;
 
 class Unbounded extends Error {}
 
+/** FUZZ_DEBUG=1 with `--case I`: the driver's commands, statuses and the module's answers. */
+const DEBUG = typeof process !== "undefined" && !!process.env.FUZZ_DEBUG;
+function debug(clock: VirtualClock, what: string, text: string): void {
+  console.log(`${String(clock.now()).padStart(7)} ${what}: ${JSON.stringify(text)}`);
+}
+
 /** The board the driver sees: a fake UART whose module side the fuzzer (or the responder) plays. */
 class FakeBoard implements Pick<Board, "openSerial" | "clock" | "log" | "moduleReset"> {
   ticks = 0;
@@ -166,6 +172,7 @@ export class AtDriverTarget {
       port: 1883,
       tls: false,
       receiveMode: seed.receiveMode,
+      ...(DEBUG ? { trace: (l: string) => debug(clock, "cmd", l), onStatus: (st: string, d: string) => debug(clock, "status", `${st} ${d}`) } : {}),
     });
     const session: StandIn = new StandIn(() => {
       if (reopens++ < 8) clock.setTimeout(() => driver.open(session), 1000);
@@ -199,8 +206,13 @@ export class AtDriverTarget {
     for (const r of session.reasons) this.tally.count(`close:${r}`);
     if (driver.lastError) this.tally.count(`error:${driver.lastError}`);
 
-    // Phase 2: a well-behaved module from now on.
-    const responder = new AtResponder(clock, seed.dialect, seed.receiveMode, (b) => board.deliver(b));
+    // Phase 2: a well-behaved module from now on, in the receive mode the driver believes it set
+    // (garbage may have made it fall back from passive to active: the module said ERROR).
+    if (DEBUG) debug(clock, "phase", "recovery");
+    const responder = new AtResponder(clock, seed.dialect, driver.receiveMode === "passive", (b) => {
+      if (DEBUG) debug(clock, "module", Buffer.from(b).toString("latin1"));
+      board.deliver(b);
+    });
     board.responder = responder;
     session.reopen = false;
     try {

@@ -17,10 +17,14 @@ export class AtResponder {
   private passthrough = false;
   private pending: Uint8Array = new Uint8Array(0);
 
+  /**
+   * `passive`: the receive mode the module starts in. It follows AT+CIPRECVMODE from then on, and
+   * a boot clears it, as on the module.
+   */
   constructor(
     private readonly clock: VirtualClock,
     private readonly dialect: "1.7" | "2.x",
-    private readonly mode: "active" | "passive" | "transparent",
+    private passive: boolean,
     private readonly out: (bytes: Uint8Array) => void,
   ) {}
 
@@ -31,6 +35,7 @@ export class AtResponder {
 
   boot(delay = 20): void {
     this.passthrough = false;
+    this.passive = false;
     this.sendLeft = 0;
     this.line = [];
     this.say("\r\nready\r\n", delay);
@@ -38,9 +43,9 @@ export class AtResponder {
 
   /** The server sends `payload` to the device. */
   serverSends(payload: Uint8Array): void {
-    if (this.mode === "transparent") {
+    if (this.passthrough) {
       this.say(payload);
-    } else if (this.mode === "active") {
+    } else if (!this.passive) {
       const out = new Uint8Array(payload.length + 16);
       const head = te(`\r\n+IPD,${payload.length}:`);
       out.set(head);
@@ -102,6 +107,9 @@ export class AtResponder {
     } else if (cmd === "AT+CIPSEND") {
       this.passthrough = true;
       this.say(`${ok}\r\n>`);
+    } else if (cmd === "AT+CIPRECVMODE=1" || cmd === "AT+CIPRECVMODE=0") {
+      this.passive = cmd.endsWith("1");
+      this.say(ok);
     } else if (cmd.startsWith("AT+CIPRECVDATA=")) {
       const k = Math.min(Number(cmd.slice(15)) || 0, this.pending.length);
       const data = this.pending.subarray(0, k);
