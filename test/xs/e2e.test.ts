@@ -55,7 +55,7 @@ function trace(s: Simulation) {
   });
 }
 
-/** The demo: boot, sets, a get, bad sets, and a WiFi drop with recovery; then its trace. */
+/** The demo: boot, sets, a get, a bad set, WiFi drop, module reset, TCP close, recoveries; its trace. */
 async function demo(onXs: boolean) {
   const s = await Simulation.create({ wallClockStart: 1_763_800_000_000, seed: 3 });
   sim = s;
@@ -72,6 +72,12 @@ async function demo(onXs: boolean) {
   expect(await s.runUntil(() => !s.online, 60_000)).toBe(true);
   expect(await s.runUntil(() => s.online, 300_000)).toBe(true);
   expect(await setAndWait(s, false)).toMatchObject({ code: 200 });
+  for (const fault of [() => s.resetModule(), () => s.tcpClose()]) {
+    const connacks = s.device.client.stats.connacks;
+    fault();
+    expect(await s.runUntil(() => s.online && s.device.client.stats.connacks > connacks, 300_000)).toBe(true);
+  }
+  expect(await setAndWait(s, true)).toMatchObject({ code: 200 });
   await s.runFor(5_000);
   const result = snapshot();
   await s.close();
