@@ -14,6 +14,14 @@
  *   farFutureEt                             token `et` when it does not (default 2100-01-01)
  *   host, port, tls                         broker (default mqtts.heclouds.com:1883, or
  *                                           mqttstls.heclouds.com:8883 with tls)
+ *   tlsVerify                               with tls: the module verifies the server's certificate
+ *                                           against the CA flashed into it (default: on with tls;
+ *                                           asked for without tls: "needs-tls"). For OneNET,
+ *                                           flash the OneNET MQTTS CA (C=CN, O=CMIOT, CN=OneNET
+ *                                           MQTTS): ESP-AT 2.x into its `client_ca` partition, NonOS
+ *                                           AT 1.7 as esp_ca_cert.bin at SSL_CLIENT_CA_ADDR. Off, the
+ *                                           link is encrypted but anyone on the path can pose as the
+ *                                           broker and read the token, so it must be asked for.
  *   keepalive                               seconds, 10..1800 (default 120)
  *   bufferSize                              MQTT packet buffer, 256..16384 (default 1024)
  *   ledIdentifier, ledActiveLow             thing-model identifier (default "led"), LED polarity
@@ -39,7 +47,15 @@ export interface DeviceConfig {
     /** `et` (unix seconds) used when the board has no trustworthy clock. */
     farFutureEt: number;
   };
-  mqtt: { host: string; port: number; tls: boolean; keepaliveS: number; bufferSize: number };
+  mqtt: {
+    host: string;
+    port: number;
+    tls: boolean;
+    /** TLS only: the module checks the server certificate against its flashed CA (AT+CIPSSLCCONF=2). */
+    tlsVerify: boolean;
+    keepaliveS: number;
+    bufferSize: number;
+  };
   led: { identifier: string; activeLow: boolean };
   at: { receiveMode: ReceiveMode };
 }
@@ -53,7 +69,8 @@ export type ConfigErrorCode =
   | "bad-length" // text too short or too long (bytes for ssid/password, characters otherwise)
   | "bad-format" // characters or structure the key cannot have (base64, names, host)
   | "bad-choice" // not one of the key's allowed words
-  | "buffer-too-small"; // bufferSize cannot hold the CONNECT packet these credentials make
+  | "buffer-too-small" // bufferSize cannot hold the CONNECT packet these credentials make
+  | "needs-tls"; // a TLS-only key (tlsVerify) asked for without tls
 
 export class ConfigError extends Error {
   readonly key: string;
@@ -284,6 +301,9 @@ export function parseConfig(raw: Record<string, unknown>): DeviceConfig {
   const farFutureEt = readInt(raw, "farFutureEt", DEFAULT_FAR_FUTURE_ET, 1577836800, 9999999999);
 
   const tls = readBool(raw, "tls", false);
+  // Verification defaults on with TLS: an unverified TLS link hands the token to whoever answers.
+  const tlsVerify = readBool(raw, "tlsVerify", tls);
+  if (tlsVerify && !tls) throw new ConfigError("tlsVerify", "needs-tls", "certificate verification needs tls=true");
   const host = present(raw, "host") ? checkHost("host", readText(raw, "host", "").trim()) : tls ? DEFAULT_TLS_HOST : DEFAULT_HOST;
   if (host === "") throw new ConfigError("host", "missing", "broker host name is empty");
   const port = readInt(raw, "port", tls ? DEFAULT_TLS_PORT : DEFAULT_PORT, 1, 65535);
@@ -303,7 +323,7 @@ export function parseConfig(raw: Record<string, unknown>): DeviceConfig {
   return {
     wifi: { ssid, password },
     onenet,
-    mqtt: { host, port, tls, keepaliveS, bufferSize },
+    mqtt: { host, port, tls, tlsVerify, keepaliveS, bufferSize },
     led: { identifier, activeLow },
     at: { receiveMode },
   };

@@ -42,7 +42,7 @@ describe("parseConfig defaults", () => {
         tokenLifetimeS: 30 * 24 * 3600,
         farFutureEt: 4102444800,
       },
-      mqtt: { host: "mqtts.heclouds.com", port: 1883, tls: false, keepaliveS: 120, bufferSize: 1024 },
+      mqtt: { host: "mqtts.heclouds.com", port: 1883, tls: false, tlsVerify: false, keepaliveS: 120, bufferSize: 1024 },
       led: { identifier: "led", activeLow: false },
       at: { receiveMode: "passive" },
     });
@@ -53,6 +53,19 @@ describe("parseConfig defaults", () => {
     expect(c.mqtt).toMatchObject({ host: "mqttstls.heclouds.com", port: 8883, tls: true });
     const d = parseConfig(base({ tls: true, host: "broker.local", port: "9000" }));
     expect(d.mqtt).toMatchObject({ host: "broker.local", port: 9000, tls: true });
+  });
+
+  it("tlsVerify: on by default with tls, off without; asked for without tls is refused", () => {
+    expect(parseConfig(base({ tls: true })).mqtt.tlsVerify).toBe(true);
+    expect(parseConfig(base({ tls: "on", tlsVerify: "" })).mqtt.tlsVerify).toBe(true);
+    expect(parseConfig(base({ tls: true, tlsVerify: "false" })).mqtt).toMatchObject({ tls: true, tlsVerify: false });
+    expect(parseConfig(base({ tls: true, tlsVerify: 0 })).mqtt.tlsVerify).toBe(false);
+    expect(parseConfig(base()).mqtt.tlsVerify).toBe(false);
+    expect(parseConfig(base({ tls: false, tlsVerify: "no" })).mqtt).toMatchObject({ tls: false, tlsVerify: false });
+    const e = fails(base({ tlsVerify: true }), "tlsVerify", "needs-tls");
+    expect(e.message).toContain("tls");
+    fails(base({ tls: "false", tlsVerify: "yes" }), "tlsVerify", "needs-tls");
+    fails(base({ tls: true, tlsVerify: "sometimes" }), "tlsVerify", "not-boolean");
   });
 
   it("treats empty strings as absent for optional keys (manifest defaults)", () => {
