@@ -135,6 +135,9 @@ export class XsWorker {
     } finally {
       closeSync(to.reader);
       closeSync(from.writer);
+      // Both processes hold their ends open: the names are no longer needed, and nothing is left
+      // in the temporary directory even if close() is never called.
+      rmSync(this.dir, { recursive: true, force: true });
     }
     this.child.on("exit", (code, signal) => {
       this.exit = signal ? `signal ${signal}` : `exit code ${code} (${EXIT_CODES[code ?? -1] ?? "unknown"})`;
@@ -192,7 +195,6 @@ export class XsWorker {
     closeSync(this.toXs);
     closeSync(this.fromXs);
     if (this.exit === undefined) this.child.kill();
-    rmSync(this.dir, { recursive: true, force: true });
   }
 
   private exchange(message: Uint8Array): XsResult {
