@@ -20,7 +20,7 @@ setInterval(() => {
       "  replay: npm run fuzz -- --seed " + workerData.seed + " --case " + now + workerData.extra + "\\n");
     process.kill(process.pid, "SIGKILL");
   }
-}, 1000).unref();
+}, 1000);
 `;
 
 export class Watchdog {

@@ -71,3 +71,25 @@ describe("fuzz", () => {
     }
   });
 });
+
+describe("fuzz watchdog", () => {
+  it("turns a case that never returns into a report with the case to replay and a killed process", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = mkdtempSync(join(tmpdir(), "fuzz-watchdog-"));
+    try {
+      const file = join(dir, "hang.mjs");
+      const url = new URL("../../host-sim/fuzz/watchdog.ts", import.meta.url).href;
+      writeFileSync(file, `import { Watchdog } from ${JSON.stringify(url)};\nconst d = new Watchdog(77, 1000);\nd.beat(5);\nfor (;;) {}\n`);
+      const root = new URL("../..", import.meta.url).pathname;
+      const r = spawnSync(process.execPath, ["--import", "tsx", file], { cwd: root, encoding: "utf8", timeout: 20_000 });
+      expect(r.signal).toBe("SIGKILL");
+      expect(r.stderr).toContain("HANG: case 5");
+      expect(r.stderr).toContain("--seed 77 --case 5");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
