@@ -17,6 +17,7 @@ export type Cmd =
   | "recvmode"
   | "cipmode"
   | "sslsize"
+  | "sslconf"
   | "cwjap"
   | "cipstart"
   | "cipclose"
@@ -39,7 +40,7 @@ export const TIMEOUTS = {
 } as const;
 
 /** Start-up commands, in order; the driver skips those that do not apply (dialect, mode, TLS). */
-export const INIT_ORDER: readonly Cmd[] = ["ate0", "gmr", "sysstore", "cwmode", "cipmux", "recvmode", "cipmode", "sslsize"];
+export const INIT_ORDER: readonly Cmd[] = ["ate0", "gmr", "sysstore", "cwmode", "cipmux", "recvmode", "cipmode", "sslsize", "sslconf"];
 
 export function timeoutOf(cmd: Cmd): number {
   switch (cmd) {
@@ -65,6 +66,7 @@ export interface LinkParams {
   readonly host: string;
   readonly port: number;
   readonly tls: boolean;
+  readonly tlsVerify?: boolean;
 }
 
 /** Appends the command line (with its \r\n). `n`: the length for CIPSEND and CIPRECVDATA. */
@@ -99,6 +101,12 @@ export function writeCommand(b: CommandBuffer, cmd: Cmd, p: LinkParams, n: numbe
       break;
     case "sslsize":
       b.text("AT+CIPSSLSIZE=4096");
+      break;
+    case "sslconf":
+      // Both families: one argument in single-link mode. 2 = verify the server with the CA in
+      // flash (2.x: auth_mode 2, pki/ca index 0; 1.7: bit 1 of <SSL mode>). 0 = no
+      // verification: said explicitly, as both families may have kept an earlier 2 in flash.
+      b.text(p.tlsVerify ? "AT+CIPSSLCCONF=2" : "AT+CIPSSLCCONF=0");
       break;
     case "cwjap":
       b.text('AT+CWJAP="').text(p.ssid, true).text('","').text(p.password, true).text('"');

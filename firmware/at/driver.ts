@@ -25,8 +25,19 @@
  *   AT+CIPSEND=<n>, prompt, exactly n bytes, SEND OK. In transparent mode the ring streams raw.
  * - Start-up: reset (RST pin if wired, else AT+RST) and `ready` (or probe with AT), ATE0, AT+GMR
  *   (dialect), AT+SYSSTORE=0 (2.x), AT+CWMODE=1, AT+CIPMUX=0, receive mode (AT+CIPRECVMODE=1 or
- *   AT+CIPMODE=1), AT+CIPSSLSIZE=4096 (1.7 + TLS); then AT+CWJAP (when WiFi is not up) and
- *   AT+CIPSTART. open() with the module initialised and WiFi up goes straight to AT+CIPSTART.
+ *   AT+CIPMODE=1), AT+CIPSSLSIZE=4096 (1.7 + TLS), AT+CIPSSLCCONF (TLS); then AT+CWJAP (when WiFi
+ *   is not up) and AT+CIPSTART. open() with the module initialised and WiFi up goes straight to
+ *   AT+CIPSTART.
+ * - TLS verification (options.tlsVerify): AT+CIPSSLCCONF=2 makes the module check the server's
+ *   certificate chain against the CA flashed into it (2.x: the `client_ca` partition, and the name
+ *   against the CIPSTART host; NonOS 1.7: esp_ca_cert.bin at SSL_CLIENT_CA_ADDR, the chain only,
+ *   its SDK sets no host name). A module that answers ERROR to it cannot verify: every open() then
+ *   ends with tls-verify-unsupported and no CIPSTART, never an unverified link in its place.
+ *   Without verification AT+CIPSSLCCONF=0 is sent, as a 2 kept in the module's flash would
+ *   otherwise still apply. A failed SSL CIPSTART (refused, or a certificate the CA did not sign)
+ *   is tls-connect-failed: the module's ERROR (1.7: + CLOSED) does not tell the two apart.
+ *   Certificate dates: the module's clock is not set (no SNTP here); Espressif's ESP8266 builds
+ *   are not known to check validity periods. Should one, the handshake fails the same way.
  * - Recovery: an unsolicited `ready` re-inits from ATE0 (the module just booted); three silent
  *   timeouts in a row (no byte from the module meanwhile) mark it unresponsive and reset it. Link loss (CLOSED, WIFI DISCONNECT, SEND FAIL,
  *   reset, unresponsive) is reported through onClose with its LinkDownReason; the session owns the
@@ -68,6 +79,11 @@ export interface Esp8266Options {
   host: string;
   port: number;
   tls: boolean;
+  /**
+   * TLS only: the module must verify the server's certificate with its flashed CA
+   * (AT+CIPSSLCCONF=2). Default false here; DeviceConfig turns it on with TLS.
+   */
+  tlsVerify?: boolean;
   receiveMode: ReceiveMode;
   /** TX ring size in bytes (default 2048). Transport.send refuses what does not fit. */
   txBufferSize?: number;
@@ -190,6 +206,8 @@ export class Esp8266Driver implements Transport {
   private recoverPending = false;
   /** Passive mode: the peer closed while data still waits in the module. */
   private peerClosed = false;
+  /** AT+CIPSSLCCONF=2 answered OK since the module's last reset. */
+  private verifyOn = false;
   private lastErrorValue: AtError | undefined;
 
   constructor(board: Pick<Board, "openSerial" | "clock" | "log" | "moduleReset">, options: Esp8266Options) {
@@ -555,6 +573,11 @@ export class Esp8266Driver implements Transport {
       this.joinWifi();
       return;
     }
+    if (this.options.tls && this.options.tlsVerify && !this.verifyOn) {
+      // Refused here rather than connecting unverified: the token would go to whoever answers.
+      this.reportClose("connect-failed", "tls-verify-unsupported", "tls-verify-unsupported: AT+CIPSSLCCONF=2 answered ERROR");
+      return;
+    }
     this.status("link-opening", this.options.host);
     this.issue("cipstart");
   }
@@ -595,6 +618,7 @@ export class Esp8266Driver implements Transport {
     this.linkForSession = false;
     this.recvWanted = false;
     this.peerClosed = false;
+    this.verifyOn = false;
     this.ringToWrite = 0;
     this.used = 0;
     this.head = 0;
@@ -614,6 +638,8 @@ export class Esp8266Driver implements Transport {
         return this.mode === "transparent";
       case "sslsize":
         return o.tls && this.dialectValue === "1.7";
+      case "sslconf":
+        return o.tls;
       default:
         return true;
     }
@@ -881,6 +907,11 @@ export class Esp8266Driver implements Transport {
         break;
       case "ate0":
         break;
+      case "sslconf":
+        this.verifyOn = ok && this.options.tlsVerify === true;
+        if (!ok && this.options.tlsVerify) this.log("error", "at: AT+CIPSSLCCONF=2 answered ERROR: this AT firmware cannot verify server certificates");
+        // Without verification an ERROR means there is nothing to turn off.
+        break;
       case "cwmode":
       case "cipmux":
       case "cipmode":
@@ -959,7 +990,7 @@ export class Esp8266Driver implements Transport {
     let error: AtError | undefined;
     if (r.noIp) error = "no-ip";
     else if (r.dnsFail) error = "dns-failed";
-    else if (r.closed) error = "connect-refused";
+    else if (r.closed) error = this.options.tls ? "tls-connect-failed" : "connect-refused";
     else if (r.alreadyConnected) error = "connect-failed";
     if (error) {
       this.connectFailed(error);
@@ -1100,7 +1131,7 @@ export class Esp8266Driver implements Transport {
           this.linkOnModule = true;
           this.linkForSession = false;
         }
-        this.connectFailed(this.resp.closed ? "connect-refused" : "connect-failed");
+        this.connectFailed(this.options.tls ? "tls-connect-failed" : this.resp.closed ? "connect-refused" : "connect-failed");
         return;
       case "none":
         return;

@@ -21,6 +21,8 @@ export type AtError =
   | "no-ip" // no ip (1.7): WiFi has no address
   | "connect-failed" // CIPSTART ERROR without a reason (2.x prints none)
   | "connect-timeout" // CIPSTART got no answer
+  | "tls-connect-failed" // an SSL CIPSTART failed: refused, or the handshake failed (with verification: a certificate the module's CA did not sign, or for another name)
+  | "tls-verify-unsupported" // verification asked for, but the module's AT firmware answered ERROR to AT+CIPSSLCCONF: no link is tried
   | "send-failed" // SEND FAIL, or ERROR after the data
   | "send-timeout" // no SEND OK / prompt in time
   | "link-invalid" // CIPSEND: link is not valid / ERROR

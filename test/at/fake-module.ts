@@ -259,6 +259,8 @@ export class FakeModule {
     }
     if (line === "AT+SYSSTORE=0") return this.reply(v2 ? OK : ERROR);
     if (line === "AT+CWMODE=1" || line === "AT+CIPMUX=0" || line === "AT+CIPSSLSIZE=4096") return this.reply(OK);
+    // Both families take the single-link form (NonOS: <SSL mode> bit 1; ESP-AT: auth_mode).
+    if (line === "AT+CIPSSLCCONF=0" || line === "AT+CIPSSLCCONF=2") return this.reply(OK);
     if (line === "AT+CIPRECVMODE=1") {
       this.recvMode = 1;
       return this.reply(OK);

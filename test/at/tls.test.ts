@@ -1,0 +1,88 @@
+/*
+ * TLS certificate verification in the driver, against the scripted fake: AT+CIPSSLCCONF before
+ * AT+CIPSTART="SSL", a module that cannot verify refused by name (never an unverified link), and
+ * SSL connect failures named tls-connect-failed.
+ */
+import { describe, expect, it } from "vitest";
+import { PASSWORD, rig } from "./harness.js";
+
+const ERROR = "\r\nERROR\r\n";
+const DIALECTS = ["1.7", "2.x"] as const;
+
+describe("TLS verification", () => {
+  for (const dialect of DIALECTS) {
+    it(`${dialect}: verification sends AT+CIPSSLCCONF=2 before the SSL CIPSTART`, () => {
+      const r = rig({ dialect }, { tls: true, tlsVerify: true, port: 8883 });
+      r.openLink();
+      const c = r.fake.commands;
+      const conf = c.indexOf("AT+CIPSSLCCONF=2");
+      const start = c.indexOf('AT+CIPSTART="SSL","mqtts.heclouds.com",8883');
+      expect(conf).toBeGreaterThan(-1);
+      expect(start).toBeGreaterThan(conf);
+      expect(c.includes("AT+CIPSSLCCONF=0")).toBe(false);
+      if (dialect === "1.7") expect(c.indexOf("AT+CIPSSLSIZE=4096")).toBeLessThan(start);
+      expect(r.driver.linkUp).toBe(true);
+    });
+
+    it(`${dialect}: TLS without verification says AT+CIPSSLCCONF=0 (a 2 kept in flash would still apply)`, () => {
+      const r = rig({ dialect }, { tls: true, tlsVerify: false, port: 8883 });
+      r.openLink();
+      expect(r.fake.commands.includes("AT+CIPSSLCCONF=0")).toBe(true);
+      expect(r.fake.commands.includes("AT+CIPSSLCCONF=2")).toBe(false);
+    });
+
+    it(`${dialect}: without verification an ERROR to AT+CIPSSLCCONF=0 is harmless (nothing to turn off)`, () => {
+      const r = rig({ dialect }, { tls: true, port: 8883 });
+      r.fake.script("AT+CIPSSLCCONF=", ERROR);
+      r.openLink();
+      expect(r.fake.commands.at(-1)).toBe('AT+CIPSTART="SSL","mqtts.heclouds.com",8883');
+    });
+
+    it(`${dialect}: a module that answers ERROR to AT+CIPSSLCCONF=2 is refused as tls-verify-unsupported, no CIPSTART, every time`, () => {
+      const r = rig({ dialect }, { tls: true, tlsVerify: true, port: 8883 });
+      r.fake.script("AT+CIPSSLCCONF=2", ERROR, 10);
+      r.driver.open(r.session);
+      r.until(() => r.session.closes.length > 0);
+      expect(r.session.closes[0].reason).toBe("connect-failed");
+      expect(r.session.closes[0].detail).toContain("tls-verify-unsupported");
+      expect(r.driver.lastError).toBe("tls-verify-unsupported");
+      expect(r.statuses.some(([s, d]) => s === "link-down" && d.includes("tls-verify-unsupported"))).toBe(true);
+      expect(r.fake.commands.some((c) => c.startsWith("AT+CIPSTART"))).toBe(false);
+      expect(r.fake.logs.some(([level, m]) => level === "error" && m.includes("AT+CIPSSLCCONF"))).toBe(true);
+      // The next open() is refused at once, without resetting the module.
+      const resets = r.fake.commands.filter((c) => c === "AT+RST").length;
+      r.driver.open(r.session);
+      r.until(() => r.session.closes.length > 1);
+      expect(r.session.closes[1].detail).toContain("tls-verify-unsupported");
+      expect(r.fake.commands.filter((c) => c === "AT+RST")).toHaveLength(resets);
+      // A module reset re-asks (still ERROR here), and still no link is tried.
+      r.fake.reboot();
+      r.run(3000);
+      r.driver.open(r.session);
+      r.until(() => r.session.closes.length > 2);
+      expect(r.session.closes[2].detail).toContain("tls-verify-unsupported");
+      expect(r.fake.commands.filter((c) => c === "AT+CIPSSLCCONF=2").length).toBeGreaterThanOrEqual(2);
+      expect(r.fake.commands.some((c) => c.startsWith("AT+CIPSTART"))).toBe(false);
+      expect(JSON.stringify([r.fake.logs, r.traces, r.statuses, r.session.closes])).not.toContain(PASSWORD);
+    });
+
+    it(`${dialect}: a refused SSL CIPSTART (bad certificate or no server) is tls-connect-failed, then recovery`, () => {
+      const r = rig({ dialect }, { tls: true, tlsVerify: true, port: 8883 });
+      r.fake.script("AT+CIPSTART=", dialect === "1.7" ? ERROR + "CLOSED\r\n" : ERROR);
+      r.driver.open(r.session);
+      r.until(() => r.session.closes.length > 0);
+      expect(r.session.closes[0].reason).toBe("connect-failed");
+      expect(r.driver.lastError).toBe("tls-connect-failed");
+      expect(r.session.closes[0].detail).toContain("tls-connect-failed");
+      r.openLink();
+      expect(r.driver.linkUp).toBe(true);
+    });
+  }
+
+  it("plain TCP sends no AT+CIPSSLCCONF", () => {
+    const r = rig({ dialect: "2.x" }, { tlsVerify: true });
+    r.openLink();
+    expect(r.fake.commands.some((c) => c.startsWith("AT+CIPSSLCCONF"))).toBe(false);
+    expect(r.fake.commands.at(-1)).toBe('AT+CIPSTART="TCP","mqtts.heclouds.com",1883');
+  });
+});
