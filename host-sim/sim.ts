@@ -92,8 +92,10 @@ export class Simulation {
   /** The embedded broker's links pass through this gate (black-hole fault). */
   readonly gate: LinkGate;
   readonly link: Record<Layer, string> = { wifi: "down", tcp: "down", mqtt: "stopped" };
-  /** Every message the device published, as the cloud saw it. */
+  /** The messages the device published, as the cloud saw them (the last 20,000). */
   readonly deviceMessages: DeviceMessage[] = [];
+  /** set_reply and get_reply messages by id (the last 20,000 ids). */
+  private readonly replies = new Map<string, DeviceMessage[]>();
   private readonly listeners = new Set<(event: SimEvent) => void>();
   private readonly realTime: RealTimeDriver | undefined;
   private readonly unsubscribeCloud: () => void;
@@ -143,7 +145,17 @@ export class Simulation {
     });
     this.unsubscribeCloud = cloud.onDeviceMessage((message) => {
       this.activity++;
+      if (this.deviceMessages.length >= 20_000) this.deviceMessages.splice(0, 10_000);
       this.deviceMessages.push(message);
+      const id = (message.json as { id?: unknown } | undefined)?.id;
+      if ((message.kind === "set_reply" || message.kind === "get_reply") && typeof id === "string") {
+        const list = this.replies.get(id);
+        if (list) list.push(message);
+        else {
+          if (this.replies.size >= 20_000) this.replies.delete(this.replies.keys().next().value!);
+          this.replies.set(id, [message]);
+        }
+      }
       this.emit({ type: "publish", t: t(), direction: "up", kind: message.kind, topic: message.topic, payload: message.payload });
     });
     broker?.onEvent((event) => {
@@ -269,11 +281,11 @@ export class Simulation {
 
   /** The device's reply to the cloud message `id`, once it has arrived. */
   replyTo(id: string): DeviceMessage | undefined {
-    return this.deviceMessages.find((m) => (m.kind === "set_reply" || m.kind === "get_reply") && (m.json as { id?: unknown } | undefined)?.id === id);
+    return this.replies.get(id)?.[0];
   }
 
   repliesTo(id: string): DeviceMessage[] {
-    return this.deviceMessages.filter((m) => (m.kind === "set_reply" || m.kind === "get_reply") && (m.json as { id?: unknown } | undefined)?.id === id);
+    return this.replies.get(id) ?? [];
   }
 
   // ------------------------------------------------------------------ faults
