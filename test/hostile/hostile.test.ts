@@ -39,6 +39,29 @@ async function play(c: HostileCase, cleanups: (() => Promise<void>)[]) {
 }
 
 describe.concurrent("hostile broker", () => {
+  // The longest test first, so it overlaps the others.
+  it("one board survives several scripts in a row (back-off and all) and comes online after the last", async () => {
+    const picks = ["CONNACK return code 6", "SUBACK with the wrong packet id", "random garbage", "PUBLISH before CONNACK"];
+    const cases = picks.map((name) => HOSTILE_CASES.find((c) => c.name === name)!);
+    const broker = await HostileBroker.start();
+    const sim = await Simulation.create({ mode: "real", broker: { host: broker.host, port: broker.port }, keepaliveS: 60, seed: 5 });
+    try {
+      broker.arm(cases.map((c) => c.script));
+      sim.start();
+      const errors = () => sim.events.filter((e): e is Extract<typeof e, { type: "error" }> => e.type === "error");
+      const ok = await until(() => broker.deviceLinks > cases.length && broker.onlineLinks >= 1 && sim.online, 50_000);
+      const trail = `\nerrors: ${JSON.stringify(errors().map((e) => [e.code, e.detail]))}\nbroker: ${broker.log.join("\n  ")}`;
+      expect(ok, trail).toBe(true);
+      for (const c of cases) expect(errors().some((e) => e.code === c.expect!.code && e.detail.includes(c.expect!.detail!)), `${c.name}${trail}`).toBe(true);
+      expect(broker.scriptErrors, trail).toEqual([]);
+      expect(sim.clock.errors).toEqual([]);
+      expect(errors().filter((e) => e.code === "internal-error" || e.code === "handler-failed"), trail).toEqual([]);
+    } finally {
+      await sim.close();
+      await broker.close();
+    }
+  }, 60_000);
+
   for (const c of HOSTILE_CASES) {
     it(c.name, async () => {
       // Tests run concurrently: each cleans up its own broker and board.
@@ -53,10 +76,11 @@ describe.concurrent("hostile broker", () => {
 });
 
 async function check(c: HostileCase, cleanups: (() => Promise<void>)[]): Promise<void> {
-      const { broker, sim, ok, trail, errors } = await play(c, cleanups);
-      expect(ok, `reported ${c.expect ? JSON.stringify(c.expect) : "-"}, dropped, back online${trail}`).toBe(true);
-      expect(broker.scriptErrors, trail).toEqual([]);
-      if (!(c.dropsLink ?? true)) expect(broker.deviceLinks, trail).toBe(1);
-      expect(sim.clock.errors).toEqual([]);
-      expect(errors().filter((e) => e.code === "internal-error" || e.code === "handler-failed"), trail).toEqual([]);
+  const { broker, sim, ok, trail, errors } = await play(c, cleanups);
+  expect(ok, `reported ${c.expect ? JSON.stringify(c.expect) : "-"}, dropped, back online${trail}`).toBe(true);
+  expect(broker.scriptErrors, trail).toEqual([]);
+  if (c.dropsLink ?? true) expect(broker.links[0].closed, trail).toBe(true);
+  else expect(broker.deviceLinks, trail).toBe(1);
+  expect(sim.clock.errors).toEqual([]);
+  expect(errors().filter((e) => e.code === "internal-error" || e.code === "handler-failed"), trail).toEqual([]);
 }
