@@ -98,7 +98,9 @@ export class XsBoardHost {
   evaluate(code: string): XsMeter {
     const clock = this.board.clock;
     const { reply, meter } = this.worker.evaluate(
-      `xsHarness.setTime(${clock.now()}, ${clock.wallTime()}); xsHarness.guard(() => { ${code}\n }); xsHarness.flush();`,
+      // The reply is read through `result` after XS has run its promise jobs (xsnap's protocol), so
+      // effects of code that continues in a promise are applied too.
+      `xsHarness.setTime(${clock.now()}, ${clock.wallTime()}); xsHarness.guard(() => { ${code}\n }); ({ get result() { return xsHarness.flush(); } });`,
     );
     this.apply(reply);
     this.throwPending();

@@ -28,7 +28,43 @@ export function deviceBundle(): XsBundle {
   return cachedBundle;
 }
 
+const ENTRY = "host-sim/xs/labs/entry";
+let cachedEntryBundle: XsBundle | undefined;
+
+/**
+ * The Moddable entry bundle: firmware/main.ts with Moddable's modules (`embedded:io/serial`,
+ * `embedded:io/digital`, `timer`, `time`, `mc/config`) replaced by stand-ins on the proxy board.
+ */
+export function entryBundle(): XsBundle {
+  cachedEntryBundle ??= bundleForXs({
+    modules: { entry: `${ENTRY}/lab.ts` },
+    alias: {
+      "onenet-led-main": "./firmware/main.ts",
+      "mc/config": `./${ENTRY}/mc-config.ts`,
+      "embedded:io/serial": `./${ENTRY}/serial.ts`,
+      "embedded:io/digital": `./${ENTRY}/digital.ts`,
+      timer: `./${ENTRY}/timer.ts`,
+      time: `./${ENTRY}/time.ts`,
+    },
+  });
+  return cachedEntryBundle;
+}
+
+/** Boot through the Moddable entry instead of constructing LedDevice directly. */
+export interface XsEntryOptions {
+  /** The raw mc/config keys (as a manifest gives them): device settings and board pins. */
+  config: Record<string, unknown>;
+  /** Which pins are the LED and the ESP8266's RST line (as in `config`). */
+  pins: { led: number; reset?: number };
+}
+
 export interface XsLedDeviceOptions {
+  /**
+   * Run firmware/main.ts (the Moddable entry: mc/config, the ECMA-419 board adapter) instead of
+   * `new LedDevice(board, config)`. Then `config` and the observer are not used by the firmware
+   * (it has none on a device), and the device starts as the entry runs, at start().
+   */
+  entry?: XsEntryOptions;
   /** A prebuilt bundle (default: deviceBundle()). */
   bundle?: XsBundle;
   worker?: XsWorkerOptions;
@@ -53,6 +89,7 @@ export class XsLedDevice {
   /** The session as Node sees it (mirrors of the XS state; stats are read from XS on access). */
   readonly client: { readonly online: boolean; readonly state: ClientState; readonly stats: Record<string, number> };
   private readonly observing: boolean;
+  private readonly entry: XsEntryOptions | undefined;
   private state: ClientState = "stopped";
   private lit = false;
 
@@ -62,16 +99,19 @@ export class XsLedDevice {
     private readonly observer: LedDeviceObserver = {},
     options: XsLedDeviceOptions = {},
   ) {
-    this.observing = options.observe ?? Object.keys(observer).length > 0;
+    this.entry = options.entry;
+    this.observing = !this.entry && (options.observe ?? Object.keys(observer).length > 0);
     this.worker = new XsWorker({ name: "onenet-led-xs-device", ...options.worker });
     try {
-      this.worker.evaluate((options.bundle ?? deviceBundle()).code);
+      this.worker.evaluate((options.bundle ?? (this.entry ? entryBundle() : deviceBundle())).code);
       this.host = new XsBoardHost(this.worker, board);
       this.host.onEvent = (message) => this.onEvent(message);
-      this.host.evaluate(
-        `xsHarness.state.device = xsHarness.modules.device.create(xsHarness.board(), ${JSON.stringify(config)}, ` +
-          `${this.observing ? "(m) => xsHarness.emit(m)" : "null"});`,
-      );
+      if (!this.entry) {
+        this.host.evaluate(
+          `xsHarness.state.device = xsHarness.modules.device.create(xsHarness.board(), ${JSON.stringify(config)}, ` +
+            `${this.observing ? "(m) => xsHarness.emit(m)" : "null"});`,
+        );
+      }
     } catch (error) {
       this.worker.close();
       throw error;
@@ -96,16 +136,29 @@ export class XsLedDevice {
   }
 
   start(): void {
-    this.host.evaluate("xsHarness.state.device.start();");
+    const entry = this.entry;
+    if (!entry) {
+      this.host.evaluate("xsHarness.state.device.start();");
+      return;
+    }
+    if (this.host.evaluateJson<boolean>("xsHarness.state.device !== undefined")) return;
+    // The entry builds the board and the device and starts it, as on a device at power-on.
+    this.host.evaluate(
+      `xsHarness.modules.entry.boot(xsHarness.board(), ${JSON.stringify(entry.config)}, ${JSON.stringify(entry.pins)})` +
+        `.then(() => { xsHarness.state.device = xsHarness.modules.entry.state.device; });`,
+    );
+    const error = this.host.evaluateJson<string>("xsHarness.modules.entry.state.error");
+    if (error) throw new Error(`the Moddable entry failed in XS: ${error}`);
   }
 
   stop(): void {
-    if (this.worker.alive) this.host.evaluate("xsHarness.state.device.stop();");
+    if (this.worker.alive) this.host.evaluate("xsHarness.state.device?.stop();");
   }
 
   /** Everything XS knows about the device now (one evaluation). */
   snapshot(): XsSnapshot {
-    return this.host.evaluateJson<XsSnapshot>("xsHarness.modules.device.snapshot(xsHarness.state.device)");
+    const lab = this.entry ? "entry" : "device";
+    return this.host.evaluateJson<XsSnapshot>(`xsHarness.modules.${lab}.snapshot(xsHarness.state.device)`);
   }
 
   /** Ends the XS worker. */

@@ -1,0 +1,101 @@
+/*
+ * The firmware's Moddable entry (firmware/main.ts) inside XS: mc/config parsed on the device side,
+ * the ECMA-419 board adapter (firmware/moddable/) over stand-ins for `embedded:io/serial`,
+ * `embedded:io/digital`, `timer` and `time` wired to the proxy board, against the emulated ESP8266
+ * and the embedded broker in virtual time.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import type { Board } from "../../firmware/board.js";
+import { DEFAULT_WIFI, SEED_DEVICE, Simulation } from "../../host-sim/sim.js";
+import { XsLedDevice } from "../../host-sim/xs/device.js";
+
+let sim: Simulation | undefined;
+let xs: XsLedDevice | undefined;
+afterEach(async () => {
+  await sim?.close();
+  xs?.close();
+  sim = undefined;
+  xs = undefined;
+});
+
+const PINS = { led: 2, reset: 5 };
+
+function mcConfig(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  // What a manifest's "config" gives (mcconfig overrides arrive as strings).
+  return {
+    ssid: DEFAULT_WIFI.ssid,
+    password: DEFAULT_WIFI.password,
+    product: SEED_DEVICE.productId,
+    device: SEED_DEVICE.deviceName,
+    key: SEED_DEVICE.key,
+    host: "mqtts.heclouds.com",
+    port: "1883",
+    receiveMode: "passive",
+    keepalive: "120",
+    uartPort: "1",
+    uartReceive: "16",
+    uartTransmit: "17",
+    ledPin: String(PINS.led),
+    rstPin: String(PINS.reset),
+    ...extra,
+  };
+}
+
+async function bootEntry(extra: Record<string, unknown> = {}): Promise<Simulation> {
+  const s = await Simulation.create({ wallClockStart: 1_763_800_000_000, seed: 4 });
+  sim = s;
+  const host = s.board;
+  const board: Board = {
+    openSerial: (handlers) => s.uart.mcu.open(handlers),
+    led: host.led,
+    clock: host.clock,
+    log: host.log,
+    random: host.random,
+    moduleReset: host.moduleReset,
+  };
+  xs = new XsLedDevice(board, s.config, {}, { entry: { config: mcConfig(extra), pins: PINS } });
+  (s as unknown as { device: unknown }).device = xs;
+  return s;
+}
+
+async function setAndWait(s: Simulation, on: boolean): Promise<Record<string, unknown>> {
+  const id = await s.setLed(on);
+  expect(await s.runUntil(() => s.replyTo(id) !== undefined, 10_000), `set_reply for ${id}`).toBe(true);
+  return s.replyTo(id)!.json as Record<string, unknown>;
+}
+
+describe("the Moddable entry inside XS", () => {
+  it("boots from mc/config through the ECMA-419 adapter, comes online and obeys the cloud", async () => {
+    const s = await bootEntry();
+    s.start();
+    expect(await s.runUntil(() => s.online, 120_000)).toBe(true);
+    expect(s.board.logLines.map((l) => l.message)).toContain("info: onenet-led started");
+    expect(await setAndWait(s, true)).toMatchObject({ code: 200, msg: "success" });
+    expect(s.ledOn).toBe(true);
+    expect(await setAndWait(s, false)).toMatchObject({ code: 200 });
+    expect(s.ledOn).toBe(false);
+    expect(s.clock.errors).toEqual([]);
+  });
+
+  it("recovers from a module reset and a TCP close with the adapter's timers", async () => {
+    const s = await bootEntry();
+    s.start();
+    expect(await s.runUntil(() => s.online, 120_000)).toBe(true);
+    for (const fault of [() => s.resetModule(), () => s.tcpClose()]) {
+      const connacks = xs!.client.stats.connacks;
+      fault();
+      expect(await s.runUntil(() => s.online && xs!.client.stats.connacks > connacks, 300_000)).toBe(true);
+    }
+    expect(await setAndWait(s, true)).toMatchObject({ code: 200 });
+    expect(s.clock.errors).toEqual([]);
+  });
+
+  it("stops at a bad mc/config key with one line naming it, never the secret", async () => {
+    const s = await bootEntry({ key: "not base64 at all!" });
+    expect(() => s.start()).toThrow(/did not start a device/);
+    const lines = s.board.logLines.map((l) => l.message).join("\n");
+    expect(lines).toMatch(/onenet-led: .*key/i);
+    expect(lines).not.toContain("not base64 at all!");
+    expect(lines).not.toContain(DEFAULT_WIFI.password);
+  });
+});
