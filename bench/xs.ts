@@ -16,7 +16,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { encodePublish, newPublishFields } from "../firmware/mqtt/index.js";
-import { Simulation } from "../host-sim/sim.js";
+import { DEFAULT_WIFI, SEED_DEVICE, Simulation } from "../host-sim/sim.js";
 import { XsBoardHost, liveSlots } from "../host-sim/xs/board-host.js";
 import { bundleForXs } from "../host-sim/xs/bundle.js";
 import { XsLedDevice, deviceBundle } from "../host-sim/xs/device.js";
@@ -186,6 +186,85 @@ function attachXs(sim: Simulation): XsLedDevice {
   return device;
 }
 
+interface SetFigures {
+  perSet: number;
+  firmwarePerSet: number;
+  eventsPerSet: number;
+  requestsPerSet: number;
+  growth: number;
+  churn: number[];
+  churnFirmware: number[];
+}
+
+const N = 1000;
+
+/**
+ * Handles property/set commands end to end on a booted XS device: 50 for warm-up, then N measured
+ * (compute, live growth after GC), then 20 measured one by one for allocation.
+ */
+async function measureSets(sim: Simulation, device: XsLedDevice, harnessCost: HarnessCost): Promise<SetFigures> {
+  const { perEvent, perRequest, perEventSlots, perRequestSlots } = harnessCost;
+  let on = false;
+  const handle = async (count: number) => {
+    for (let i = 0; i < count; i++) {
+      on = !on;
+      const posts = sim.deviceMessages.length;
+      const id = await sim.setLed(on);
+      // Handled end to end: set_reply out, LED switched, property/post out and acknowledged.
+      const done = await sim.runUntil(
+        () => sim.replyTo(id) !== undefined && sim.ledOn === on && sim.deviceMessages.length >= posts + 2,
+        10_000,
+      );
+      if (!done) throw new Error(`bench: set ${i} not handled`);
+      await sim.runFor(50);
+    }
+  };
+  await handle(50); // warm-up: every path taken at least once
+  const steadyBefore = liveSlots(device.worker);
+  const stats = device.host.stats;
+  const compute0 = device.worker.totalCompute;
+  const events0 = stats.readable.count + stats.writable.count + stats.timer.count;
+  const requests0 = stats.requests;
+  await handle(N);
+  const compute = device.worker.totalCompute - compute0 - perEvent; // minus the liveSlots command
+  const events = stats.readable.count + stats.writable.count + stats.timer.count - events0;
+  const requests = stats.requests - requests0;
+  const steadyAfter = liveSlots(device.worker);
+  // Allocation per set (churn, collected later): slots counted from a GC to the end of one set,
+  // with no GC in between (a set where XS collected on its own is measured again).
+  const churn: number[] = [];
+  let last = 0;
+  let collected = false;
+  device.host.onCrank = (_kind, meter) => {
+    if (meter.currentHeapCount < last) collected = true;
+    last = meter.currentHeapCount;
+  };
+  const churnFirmware: number[] = [];
+  for (let attempt = 0; churn.length < 20 && attempt < 40; attempt++) {
+    const base = liveSlots(device.worker);
+    last = base;
+    collected = false;
+    const e0 = stats.readable.count + stats.writable.count + stats.timer.count;
+    const r0 = stats.requests;
+    await handle(1);
+    if (collected) continue;
+    churn.push(last - base);
+    const e = stats.readable.count + stats.writable.count + stats.timer.count - e0;
+    churnFirmware.push(last - base - e * perEventSlots - (stats.requests - r0) * perRequestSlots);
+  }
+  device.host.onCrank = undefined;
+  const harness = events * perEvent + requests * perRequest;
+  return {
+    perSet: compute / N,
+    firmwarePerSet: (compute - harness) / N,
+    eventsPerSet: events / N,
+    requestsPerSet: requests / N,
+    growth: steadyAfter - steadyBefore,
+    churn,
+    churnFirmware,
+  };
+}
+
 /** Live slots with the device bundle evaluated but no LedDevice built: code, classes, prototypes. */
 function bundleOnlySlots(): number {
   const worker = new XsWorker({ name: "bench-xs-bundle" });
@@ -197,8 +276,26 @@ function bundleOnlySlots(): number {
   }
 }
 
+function mean(values: number[]): number {
+  return values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN;
+}
+
+function setRows(prefix: string, m: SetFigures): BenchRow[] {
+  return [
+    row(`${prefix}property/set end to end, total in XS`, m.perSet, "compute/set", `${m.eventsPerSet.toFixed(1)} host events, ${m.requestsPerSet.toFixed(1)} requests per set`),
+    row(`${prefix}property/set end to end, firmware only (minus harness)`, m.firmwarePerSet, "compute/set", "harness share estimated from the harness rows"),
+    row(`${prefix}property/set: live heap growth over ${N} (steady state, after GC)`, m.growth, "slots", "target 0"),
+    row(
+      `${prefix}property/set: slots allocated per set (garbage, harness included)`,
+      mean(m.churn),
+      "slots/set",
+      `mean of ${m.churn.length} sets, min ${Math.min(...m.churn)}, max ${Math.max(...m.churn)}`,
+    ),
+    row(`${prefix}property/set: slots allocated per set by the firmware (minus harness)`, mean(m.churnFirmware), "slots/set", "harness share estimated from its allocation per event and request"),
+  ];
+}
+
 async function deviceRows(harnessCost: HarnessCost, baseline: number): Promise<BenchRow[]> {
-  const { perEvent, perRequest, perEventSlots, perRequestSlots } = harnessCost;
   const codeSlots = bundleOnlySlots();
   const sim = await Simulation.create({ wallClockStart: WALL, seed: 11 });
   const device = attachXs(sim);
@@ -210,79 +307,57 @@ async function deviceRows(harnessCost: HarnessCost, baseline: number): Promise<B
     await sim.runFor(2_000);
     const afterBoot = liveSlots(device.worker);
 
-    let on = false;
-    const handle = async (count: number) => {
-      for (let i = 0; i < count; i++) {
-        on = !on;
-        const posts = sim.deviceMessages.length;
-        const id = await sim.setLed(on);
-        // Handled end to end: set_reply out, LED switched, property/post out and acknowledged.
-        const done = await sim.runUntil(
-          () => sim.replyTo(id) !== undefined && sim.ledOn === on && sim.deviceMessages.length >= posts + 2,
-          10_000,
-        );
-        if (!done) throw new Error(`bench: set ${i} not handled`);
-        await sim.runFor(50);
-      }
-    };
-    await handle(50); // warm-up: every path taken at least once
-    const steadyBefore = liveSlots(device.worker);
-    const stats = device.host.stats;
-    const compute0 = device.worker.totalCompute;
-    const events0 = stats.readable.count + stats.writable.count + stats.timer.count;
-    const requests0 = stats.requests;
-    const N = 1000;
-    await handle(N);
-    const compute = device.worker.totalCompute - compute0 - perEvent; // minus the liveSlots command
-    const events = stats.readable.count + stats.writable.count + stats.timer.count - events0;
-    const requests = stats.requests - requests0;
-    const steadyAfter = liveSlots(device.worker);
-    // Allocation per set (churn, collected later): slots counted from a GC to the end of one set,
-    // with no GC in between (a set where XS collected on its own is measured again).
-    const churn: number[] = [];
-    let last = 0;
-    let collected = false;
-    device.host.onCrank = (_kind, meter) => {
-      if (meter.currentHeapCount < last) collected = true;
-      last = meter.currentHeapCount;
-    };
-    const churnFirmware: number[] = [];
-    for (let attempt = 0; churn.length < 20 && attempt < 40; attempt++) {
-      const base = liveSlots(device.worker);
-      last = base;
-      collected = false;
-      const e0 = stats.readable.count + stats.writable.count + stats.timer.count;
-      const r0 = stats.requests;
-      await handle(1);
-      if (collected) continue;
-      churn.push(last - base);
-      const e = stats.readable.count + stats.writable.count + stats.timer.count - e0;
-      churnFirmware.push(last - base - e * perEventSlots - (stats.requests - r0) * perRequestSlots);
-    }
-    device.host.onCrank = undefined;
-    const harness = events * perEvent + requests * perRequest;
+    const m = await measureSets(sim, device, harnessCost);
     if (sim.clock.errors.length) throw new Error(`bench: firmware errors: ${sim.clock.errors.map(String).join("; ")}`);
     return [
       row("LED app: live heap slots after loading (bundle + LedDevice)", loaded, "slots", "xsnap's own baseline included"),
       row("  of which the firmware's code (modules, classes, prototypes)", codeSlots - baseline, "slots", "in flash when preloaded on a device"),
       row("  of which the LedDevice instance (objects built at start-up)", loaded - codeSlots, "slots", "RAM on a device; buffers are chunks, not slots"),
       row("LED app: live heap slots after boot (online, state posted)", afterBoot, "slots"),
-      row("property/set end to end, total in XS", compute / N, "compute/set", `${(events / N).toFixed(1)} host events, ${(requests / N).toFixed(1)} requests per set`),
-      row("property/set end to end, firmware only (minus harness)", (compute - harness) / N, "compute/set", "harness share estimated from the two harness rows"),
-      row(`property/set: live heap growth over ${N} (steady state, after GC)`, steadyAfter - steadyBefore, "slots", "target 0"),
-      row(
-        "property/set: slots allocated per set (garbage, harness included)",
-        churn.length ? churn.reduce((a, b) => a + b, 0) / churn.length : NaN,
-        "slots/set",
-        `mean of ${churn.length} sets, min ${Math.min(...churn)}, max ${Math.max(...churn)}`,
-      ),
-      row(
-        "property/set: slots allocated per set by the firmware (minus harness)",
-        churnFirmware.length ? churnFirmware.reduce((a, b) => a + b, 0) / churnFirmware.length : NaN,
-        "slots/set",
-        "harness share estimated from its per-event and per-request allocation",
-      ),
+      ...setRows("", m),
     ];
+  } finally {
+    await sim.close();
+    device.close();
+  }
+}
+
+/** The same through the Moddable entry (firmware/main.ts and the ECMA-419 adapter, see host-sim/xs/labs/entry). */
+async function entryRows(harnessCost: HarnessCost): Promise<BenchRow[]> {
+  const sim = await Simulation.create({ wallClockStart: WALL, seed: 11 });
+  const hostBoard = sim.board;
+  const board: Board = {
+    openSerial: (handlers) => sim.uart.mcu.open(handlers),
+    led: hostBoard.led,
+    clock: hostBoard.clock,
+    log: hostBoard.log,
+    random: hostBoard.random,
+    moduleReset: hostBoard.moduleReset,
+  };
+  const config = {
+    ssid: DEFAULT_WIFI.ssid,
+    password: DEFAULT_WIFI.password,
+    product: SEED_DEVICE.productId,
+    device: SEED_DEVICE.deviceName,
+    key: SEED_DEVICE.key,
+    host: "mqtts.heclouds.com",
+    port: "1883",
+    uartPort: "1",
+    uartReceive: "16",
+    uartTransmit: "17",
+    ledPin: "2",
+    rstPin: "5",
+  };
+  const device = new XsLedDevice(board, sim.config, {}, { entry: { config, pins: { led: 2, reset: 5 } } });
+  (sim as unknown as SimInternals).device = device;
+  try {
+    sim.start();
+    const booted = await sim.runUntil(() => sim.deviceMessages.some((m) => m.kind === "property/post"), 120_000);
+    if (!booted) throw new Error("bench: the Moddable entry did not come online in XS");
+    await sim.runFor(2_000);
+    const m = await measureSets(sim, device, harnessCost);
+    if (sim.clock.errors.length) throw new Error(`bench: firmware errors: ${sim.clock.errors.map(String).join("; ")}`);
+    return setRows("Moddable entry (main.ts + ECMA-419 adapter): ", m);
   } finally {
     await sim.close();
     device.close();
@@ -406,6 +481,7 @@ export const suite: BenchSuite = {
       ...peerRows(),
       ...(await parserRows()),
       ...(await deviceRows(harness, harness.baseline)),
+      ...(await entryRows(harness)),
     ];
   },
 };
