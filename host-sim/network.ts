@@ -5,7 +5,8 @@
  * Public API:
  *
  *   interface NetworkBackend { connect(target: NetTarget, events: NetEvents): NetLink }
- *   NetTarget { host; port; tls }   NetEvents { onConnect(); onData(bytes); onClose(error?) }
+ *   NetTarget { host; port; tls; verify? }   NetEvents { onConnect(); onData(bytes); onClose(error?) }
+ *   TlsVerify { enabled; ca?; checkName? }   // per link: how the module checks the server (below)
  *   NetLink { write(bytes); close(); pause?(); resume?(); remoteAddress? }
  *   new NodeNetwork({ dns: { "mqtts.heclouds.com": "127.0.0.1" }, ports: { 8883: 18883 },
  *                     strictDns: true, tls: { ca, rejectUnauthorized, servername }, connectTimeoutMs })
@@ -16,6 +17,12 @@
  *   netErrorCode(error) -> NetErrorCode | undefined
  *   pump(clock, ms, { stepMs })               // interleave virtual time with real I/O (see below)
  *   pumpUntil(clock, predicate, limitMs, { stepMs, realTimeoutMs }) -> Promise<boolean>
+ *
+ * Per-link verification (NetTarget.verify, set by the emulator from AT+CIPSSLCCONF): NodeNetwork
+ * then uses it instead of its own `tls` options. enabled false: any certificate is accepted (a
+ * module with no CA loaded). enabled true: only `ca` is trusted (absent: nothing is, as with an
+ * empty client_ca), and the certificate must name `checkName` (absent: the chain alone is
+ * checked, as NonOS AT 1.7 does). MemoryNetwork has no TLS and ignores it.
  *
  * Errors given to onClose start with a code, then ": detail": "dns-failed", "refused",
  * "timeout", "tls-failed", "reset" (anything else the socket reports), so the emulator can choose
@@ -43,6 +50,16 @@ export interface NetTarget {
   host: string;
   port: number;
   tls: boolean;
+  /** TLS links: how the client checks the server; absent: the backend's own options. */
+  verify?: TlsVerify;
+}
+
+export interface TlsVerify {
+  enabled: boolean;
+  /** PEM of the trusted CA certificate(s). */
+  ca?: string;
+  /** The name the server certificate must carry (DNS or IP SAN, or CN). */
+  checkName?: string;
 }
 
 export interface NetEvents {
@@ -123,12 +140,18 @@ export class NodeNetwork implements NetworkBackend {
     let socket: net.Socket;
     if (target.tls) {
       const servername = o.tls?.servername ?? (isIp(target.host) ? undefined : target.host);
+      const v = target.verify;
+      const checkName = v?.checkName;
       socket = tls.connect({
         host,
         port,
         servername,
-        ca: o.tls?.ca,
-        rejectUnauthorized: o.tls?.rejectUnauthorized ?? true,
+        // An empty list is an empty trust store (no system roots), as in a module.
+        ca: v ? (v.enabled && v.ca ? v.ca : []) : o.tls?.ca,
+        rejectUnauthorized: v ? v.enabled : (o.tls?.rejectUnauthorized ?? true),
+        ...(v?.enabled
+          ? { checkServerIdentity: (_host: string, cert: tls.PeerCertificate) => (checkName ? tls.checkServerIdentity(checkName, cert) : undefined) }
+          : {}),
       });
       socket.once("secureConnect", () => {
         connected = true;

@@ -9,7 +9,9 @@
  *   const esp = new Esp8266Emulator({ clock, uart, dialect: "1.7" | "2.x", network,
  *     accessPoints?: [{ ssid, password }],      // default [{ ssid: "onenet-lab", password: "password123" }]
  *     dnsFailures?: ["bad.example"], delays?: Partial<EmulatorDelays>, random?: () => number,
- *     passiveBufferSize?: 5760, autoConnect?: true, onEvent?: (e: EmulatorEvent) => void });
+ *     passiveBufferSize?: 5760, autoConnect?: true, onEvent?: (e: EmulatorEvent) => void,
+ *     caPem?: string,                          // the CA flashed into the module (see TLS below)
+ *     sslClientConf?: true });                 // false: a build without AT+CIPSSLCCONF (ERROR)
  *   esp.powerOn();                 // boot noise, then `\r\nready\r\n` after delays.ready
  *   esp.resetPin.write(0 | 1);     // the RST line: hand it to the host board as `moduleReset`
  *   // faults (each also reported as a "fault" event):
@@ -39,6 +41,14 @@
  *   rejoins by itself (`WIFI CONNECTED`, `WIFI GOT IP` unsolicited) when autoConnect is on.
  * - 1.7 needs AT+CIPSSLSIZE=4096 before an SSL CIPSTART (without it the handshake fails:
  *   ERROR, CLOSED); 2.x has no CIPSSLSIZE. One SSL link at a time.
+ * - TLS verification: AT+CIPSSLCCONF=<mode> (both families, single-link form; 2.x also
+ *   `<link>,<mode>` with CIPMUX=1 and optional pki/ca indexes). Bit 1 (2 or 3) makes the next SSL
+ *   CIPSTART verify the server against `caPem`, what was flashed (2.x: the client_ca partition;
+ *   1.7: esp_ca_cert.bin at SSL_CLIENT_CA_ADDR); nothing flashed trusts nothing. 2.x also checks
+ *   the certificate's name against the CIPSTART host (esp-tls); 1.7 checks the chain only (its
+ *   SDK sets no host name). A failed handshake answers like a refused link: 2.x ERROR, 1.7 ERROR
+ *   then CLOSED. Bit 1 clear: any certificate is accepted. The mode is kept in flash on 1.7, and
+ *   on 2.x with SYSSTORE=1, so it survives a reset. Client certificates (bit 0) are not modelled.
  * - Passthrough: data to the server is packed and sent after 20 ms of silence or 2048 bytes;
  *   `+++` exits when alone (>= 20 ms silence before and after, < 20 ms between the pluses). If
  *   the link drops in passthrough the module prints nothing and redials every second. After the
@@ -54,7 +64,7 @@
  * - Events and logs never contain the WiFi password: command lines are redacted.
  */
 import type { VirtualClock } from "../clock.js";
-import type { NetLink, NetworkBackend } from "../network.js";
+import type { NetLink, NetworkBackend, TlsVerify } from "../network.js";
 import { netErrorCode } from "../network.js";
 import { seededRandom, VirtualUart } from "../uart.js";
 import type { AtArg } from "./args.js";
@@ -176,6 +186,10 @@ export interface EmulatorOptions {
   passiveBufferSize?: number;
   /** Rejoin a saved AP after reset / when the AP comes back. Default true. */
   autoConnect?: boolean;
+  /** PEM of the CA flashed into the module for AT+CIPSSLCCONF verification; absent: none. */
+  caPem?: string;
+  /** The firmware has AT+CIPSSLCCONF (default true); false: it answers ERROR, as older builds. */
+  sslClientConf?: boolean;
   onEvent?: (event: EmulatorEvent) => void;
 }
 
@@ -248,6 +262,8 @@ export class Esp8266Emulator {
   private readonly passiveLimit: number;
   private readonly autoConnect: boolean;
   private readonly dnsFail = new Set<string>();
+  private readonly caPem: string | undefined;
+  private readonly sslClientConf: boolean;
 
   // Volatile state (lost on reset).
   private gen = 0;
@@ -262,6 +278,8 @@ export class Esp8266Emulator {
   private cwmode = 1;
   private sysstore = 1;
   private sslSize = 0;
+  /** AT+CIPSSLCCONF mode in effect (bit 1: verify the server). */
+  private sslConf = 0;
   private wifi: "down" | "joining" | "connected" | "got-ip" = "down";
   private station: { ssid: string; password: string } | undefined;
   private hadLinkClosed = false;
@@ -285,6 +303,7 @@ export class Esp8266Emulator {
 
   // Survives resets (flash, the world).
   private saved: { ssid: string; password: string } | undefined;
+  private savedSslConf = 0;
   private apUp = true;
   private failSends = 0;
   private strayOk = false;
@@ -301,6 +320,8 @@ export class Esp8266Emulator {
     this.random = options.random ?? seededRandom(0x8266);
     this.passiveLimit = options.passiveBufferSize ?? 5760;
     this.autoConnect = options.autoConnect ?? true;
+    this.caPem = options.caPem;
+    this.sslClientConf = options.sslClientConf ?? true;
     this.onEvent = options.onEvent;
     for (const h of options.dnsFailures ?? []) this.dnsFail.add(h.toLowerCase());
     this.port.onData = (bytes) => this.receive(bytes);
@@ -340,6 +361,7 @@ export class Esp8266Emulator {
       ssid: this.station?.ssid,
       input: this.input,
       sslSize: this.sslSize,
+      sslConf: this.sslConf,
       links: this.links
         .filter((l): l is Link => l !== undefined)
         .map((l) => ({ id: l.id, type: l.type, host: l.host, port: l.port, state: l.state, buffered: l.rxLength })),
@@ -453,6 +475,7 @@ export class Esp8266Emulator {
     this.recvMode = 0;
     this.sysstore = 1;
     this.sslSize = 0;
+    this.sslConf = this.savedSslConf;
     this.wifi = "down";
     this.station = undefined;
     this.hadLinkClosed = false;
@@ -640,7 +663,7 @@ export class Esp8266Emulator {
         this.sslSize = num(0);
         return this.finish(F.OK);
       case "AT+CIPSSLCCONF":
-        return this.finish(is17 ? F.ERROR : F.OK);
+        return this.sslcconf(kind, set ? args : undefined);
       case "AT+CIPSTART":
         return this.cipstart(set ? args : undefined);
       case "AT+CIPSEND":
@@ -765,6 +788,26 @@ export class Esp8266Emulator {
 
   // ---------------------------------------------------------------- TCP / SSL
 
+  private sslcconf(kind: string, args: AtArg[] | undefined): void {
+    const is17 = this.dialect === "1.7";
+    if (!this.sslClientConf) return this.finish(F.ERROR);
+    if (kind === "query") {
+      return this.finish(is17 ? `+CIPSSLCCONF:${this.sslConf}\r\n${F.OK}` : `+CIPSSLCCONF:0,${this.sslConf},0,0\r\n${F.OK}`);
+    }
+    if (!args || !args.every((a) => typeof a === "number")) return this.finish(F.ERROR);
+    let a = args as number[];
+    if (!is17 && this.mux) {
+      if (a.length < 2 || a[0] < 0 || a[0] > MAX_LINKS) return this.finish(F.ERROR);
+      a = a.slice(1);
+    }
+    // 1.7: exactly <SSL mode>; 2.x: <auth_mode>[,<pki_number>][,<ca_number>] (one set of each here).
+    if (is17 ? a.length !== 1 : a.length < 1 || a.length > 3 || a.slice(1).some((n) => n !== 0)) return this.finish(F.ERROR);
+    if (!(a[0] >= 0 && a[0] <= 3)) return this.finish(F.ERROR);
+    this.sslConf = a[0];
+    if (is17 || this.sysstore === 1) this.savedSslConf = a[0];
+    return this.finish(F.OK);
+  }
+
   private cipstart(args: AtArg[] | undefined): void {
     const d = this.dialect;
     if (!args) return this.finish(F.ERROR);
@@ -825,7 +868,7 @@ export class Esp8266Emulator {
       failed(false, "connect timeout");
     });
     link.net = this.network.connect(
-      { host, port, tls: t === "SSL" },
+      { host, port, tls: t === "SSL", ...(t === "SSL" ? { verify: this.tlsVerify(host) } : {}) },
       {
         onConnect: () => {
           if (gen !== this.gen || settled || this.links[id] !== link) return;
@@ -863,6 +906,16 @@ export class Esp8266Emulator {
     );
   }
 
+  /** How the next SSL link checks the server, from AT+CIPSSLCCONF and the flashed CA. */
+  private tlsVerify(host: string): TlsVerify {
+    if ((this.sslConf & 2) === 0) return { enabled: false };
+    return {
+      enabled: true,
+      ...(this.caPem !== undefined ? { ca: this.caPem } : {}),
+      ...(this.dialect === "2.x" ? { checkName: host } : {}),
+    };
+  }
+
   private linkDown(link: Link, detail: string): void {
     link.state = "closed";
     this.hadLinkClosed = true;
@@ -883,7 +936,7 @@ export class Esp8266Emulator {
       if (this.wifi !== "got-ip") return this.redial(link);
       const gen = this.gen;
       link.net = this.network.connect(
-        { host: link.host, port: link.port, tls: link.type === "SSL" },
+        { host: link.host, port: link.port, tls: link.type === "SSL", ...(link.type === "SSL" ? { verify: this.tlsVerify(link.host) } : {}) },
         {
           onConnect: () => {
             if (gen !== this.gen || this.links[0] !== link) return;

@@ -24,6 +24,8 @@ export interface RigOptions {
   delays?: Partial<EmulatorDelays>;
   accessPoints?: { ssid: string; password: string }[];
   passiveBufferSize?: number;
+  caPem?: string;
+  sslClientConf?: boolean;
 }
 
 const clocks: VirtualClock[] = [];
@@ -49,6 +51,8 @@ export function rig(options: RigOptions) {
     delays: options.delays,
     accessPoints: options.accessPoints,
     passiveBufferSize: options.passiveBufferSize,
+    caPem: options.caPem,
+    sslClientConf: options.sslClientConf,
     onEvent: (e) => events.push(e),
   });
   let rx = "";
