@@ -73,6 +73,51 @@ function mqttBytes(sim: Simulation): number {
   return n;
 }
 
+/**
+ * UART bytes (both directions, AT commands and notifications included) to carry one MQTT PUBLISH
+ * with a 100-byte payload from the device to the server, and one from the server to the device,
+ * against the PUBLISH packet alone.
+ */
+async function uartPerPublish(dialect: Dialect, receiveMode: ReceiveMode): Promise<BenchRow[]> {
+  const sim = await Simulation.create({ dialect, receiveMode });
+  try {
+    sim.start();
+    await sim.runUntil(() => sim.online, 120_000);
+    await sim.runFor(5_000);
+    const uartTotal = () => sim.uart.stats.toModule + sim.uart.stats.toMcu;
+    const lastPacket = (dir: "in" | "out") => {
+      for (let i = sim.broker!.history.length - 1; i >= 0; i--) {
+        const e = sim.broker!.history[i];
+        if (e.type === "packet" && e.dir === dir && e.cmd === "publish") return e.bytes.length;
+      }
+      return 0;
+    };
+    // Send: a device PUBLISH no broker answers (set_reply), QoS 0.
+    const topic = sim.config.onenet;
+    const payload = new Uint8Array(100).fill(0x61);
+    let before = uartTotal();
+    const sent = sim.device.client.publish(`$sys/${topic.productId}/${topic.deviceName}/thing/property/set_reply`, payload, 0, 100, 0);
+    if (sent !== "sent") throw new Error(`publish: ${sent}`);
+    await sim.runFor(1_000);
+    const sendBytes = uartTotal() - before;
+    const sendMinimum = lastPacket("in");
+    // Receive: a 100-byte message the firmware reads and answers with nothing (a post/reply).
+    const body = JSON.stringify({ id: "1", code: 200, msg: "" });
+    const reply = new TextEncoder().encode(body.replace('"msg":""', `"msg":"${"x".repeat(100 - body.length)}"`));
+    before = uartTotal();
+    sim.broker!.publishRaw(topic.productId, topic.deviceName, "property/post/reply", reply);
+    await sim.runFor(2_000);
+    const receiveBytes = uartTotal() - before;
+    const receiveMinimum = lastPacket("out");
+    return [
+      { suite: "e2e", name: `UART bytes, 100-byte PUBLISH sent, AT ${dialect} ${receiveMode}`, value: sendBytes, unit: "bytes", peer: "the PUBLISH alone", peer_value: sendMinimum },
+      { suite: "e2e", name: `UART bytes, 100-byte PUBLISH received, AT ${dialect} ${receiveMode}`, value: receiveBytes, unit: "bytes", peer: "the PUBLISH alone", peer_value: receiveMinimum },
+    ];
+  } finally {
+    await sim.close();
+  }
+}
+
 async function setToLed(): Promise<BenchRow[]> {
   let inReadable = false;
   let readableStart = 0n;
@@ -152,6 +197,7 @@ export const suite: BenchSuite = {
   async run() {
     const rows: BenchRow[] = [];
     for (const [dialect, mode] of modes) rows.push(...(await bootFigures(dialect, mode)));
+    for (const [dialect, mode] of modes) rows.push(...(await uartPerPublish(dialect, mode)));
     rows.push(...(await setToLed()));
     rows.push(...parserPerByte());
     return rows;

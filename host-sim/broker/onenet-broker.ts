@@ -30,6 +30,7 @@
 //   setDesired(productId, deviceName, params: Record<string, unknown>): void       desired only, nothing sent
 //   getProperty(productId, deviceName, identifiers: string[]): string               property/get; the id
 //   invokeService(productId, deviceName, serviceId: string, params: Record<string, unknown>): string
+//   publishRaw(productId, deviceName, suffix, payload)   any QoS 0 message on $sys/{pid}/{dev}/thing/<suffix>
 //   waitForReply(id: string, timeoutMs = 5000): Promise<DevicePublishEvent>  the set/get/invoke reply with that id
 // State
 //   isOnline(productId, deviceName): boolean
@@ -689,6 +690,14 @@ export class OneNetBroker {
     });
     if (!this.closed) {
       this.aedes.publish({ cmd: "publish", topic, payload, qos: 0, retain: false, dup: false }, () => {});
+    }
+  }
+
+  /** A raw QoS 0 message on one of the device's thing topics (tests, benchmarks): `suffix` follows `thing/`. */
+  publishRaw(productId: string, deviceName: string, suffix: string, payload: Uint8Array): void {
+    if (!this.closed) {
+      const topic = thingPrefix(productId, deviceName) + suffix;
+      this.aedes.publish({ cmd: "publish", topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false }, () => {});
     }
   }
 
