@@ -27,7 +27,7 @@ import { HostBoard } from "./board.js";
 import { LinkGate } from "./gate.js";
 import { RealTimeDriver, VirtualClock } from "./clock.js";
 import { EmbeddedCloud, MqttCloud, type CloudSide, type DeviceMessage } from "./cloud.js";
-import { Esp8266Emulator, type Dialect } from "./esp8266/emulator.js";
+import { Esp8266Emulator, type Dialect, type EmulatorOptions } from "./esp8266/emulator.js";
 import { MemoryNetwork, NodeNetwork, type NetworkBackend } from "./network.js";
 import { VirtualUart, type UartDirection } from "./uart.js";
 
@@ -75,6 +75,13 @@ export interface SimulationOptions {
   wrapSerialHandlers?: (handlers: SerialHandlers) => SerialHandlers;
   /** Extra raw configuration keys (mc/config style), applied over the above. */
   config?: Record<string, unknown>;
+  /** What is flashed into the module for TLS: `caPem` (its client CA), `sslClientConf` (see Esp8266Emulator). */
+  module?: Pick<EmulatorOptions, "caPem" | "sslClientConf">;
+  /**
+   * With `broker`: the cloud side to use instead of an MQTT client on broker host:port (e.g. an
+   * EmbeddedCloud on a OneNetBroker the caller serves over loopback TLS). Closed by close().
+   */
+  cloud?: CloudSide;
   onEvent?: (event: SimEvent) => void;
 }
 
@@ -126,6 +133,7 @@ export class Simulation {
       network,
       accessPoints: [{ ssid: config.wifi.ssid, password: config.wifi.password }],
       random: () => this.board.random(),
+      ...options.module,
     });
     this.board = new HostBoard({
       clock,
@@ -191,7 +199,7 @@ export class Simulation {
     if (options.broker) {
       const { host, port } = options.broker;
       network = new NodeNetwork({ dns: { [config.mqtt.host]: host }, ports: { [config.mqtt.port]: port } });
-      cloud = await MqttCloud.connect(`mqtt://${host}:${port}`, productId, deviceName);
+      cloud = options.cloud ?? (await MqttCloud.connect(`mqtt://${host}:${port}`, productId, deviceName));
     } else {
       // The broker's clock is the board's when the board has one (token expiry replays exactly),
       // else real time: a board without a clock signs with a far-future `et`.
