@@ -101,7 +101,10 @@ export class LedDevice {
       host: config.mqtt.host,
       port: config.mqtt.port,
       tls: config.mqtt.tls,
+      tlsVerify: config.mqtt.tlsVerify,
       receiveMode: config.at.receiveMode,
+      // Room for the largest packet the session may send (plus acks queued behind it).
+      txBufferSize: Math.max(2048, config.mqtt.bufferSize + 64),
       onStatus: (status, detail) => this.observer.link?.(status, detail),
     });
 
