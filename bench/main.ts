@@ -8,6 +8,7 @@ const suiteModules: Record<string, () => Promise<{ suite: BenchSuite }>> = {
   codec: () => import("./codec.js"),
   token: () => import("./token.js"),
   e2e: () => import("./e2e.js"),
+  xs: () => import("./xs.js"),
 };
 
 function format(row: BenchRow): string {
