@@ -21,6 +21,10 @@
  * a line even after garbage (`xx+IPD,5:`), so the parser regains sync after noise (boot output at
  * 74880 baud, corrupted bytes). It never throws and allocates nothing after construction.
  *
+ * Lines are compared against byte arrays made once at module load, never against string literals:
+ * on XS every read of a string's characters (`.length`, `charCodeAt`) allocates a String wrapper
+ * (2 heap slots), which made classifying a line cost ~30 slots of garbage (test/at/xs-alloc.test.ts).
+ *
  * The sink may call `reset()` or `setRaw()` from inside a callback: the feed loop re-reads state.
  */
 
@@ -68,6 +72,44 @@ const COLON = 58;
 const COMMA = 44;
 const D0 = 48;
 const D9 = 57;
+
+/**
+ * ASCII bytes of a fixed text, at module load. Moddable preloads modules, which makes these
+ * top-level typed arrays read-only in flash: they are only ever read.
+ */
+function ascii(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+
+const T_OK = ascii("OK");
+const T_ERROR = ascii("ERROR");
+const T_FAIL = ascii("FAIL");
+const T_SEND_OK = ascii("SEND OK");
+const T_SEND_FAIL = ascii("SEND FAIL");
+const T_BUSY_P = ascii("busy p");
+const T_BUSY_S = ascii("busy s");
+const T_WIFI_DISCONNECT = ascii("WIFI DISCONNECT");
+const T_WIFI_CONNECTED = ascii("WIFI CONNECTED");
+const T_WIFI_GOT_IP = ascii("WIFI GOT IP");
+const T_ALREADY_CONNECTED = ascii("ALREADY CONNECTED");
+const T_ALREADY_CONNECT = ascii("ALREADY CONNECT");
+const T_AT_VERSION = ascii("AT version:");
+const T_AT = ascii("AT");
+const T_IPD_COMMA = ascii("+IPD,");
+const T_CWJAP = ascii("+CWJAP:");
+const T_DNS_FAIL = ascii("DNS Fail");
+const T_DNS_FAIL_UPPER = ascii("DNS FAIL");
+const T_NO_IP = ascii("no ip");
+const T_LINK_INVALID = ascii("link is not valid");
+const T_UNLINK = ascii("UNLINK");
+const T_RECV = ascii("Recv ");
+const T_CLOSED = ascii("CLOSED");
+const T_CONNECT = ascii("CONNECT");
+const T_READY = ascii("ready");
+const T_IPD = ascii("+IPD");
+const T_CIPRECVDATA = ascii("+CIPRECVDATA");
 
 /** Largest data block announced by a header that we believe; beyond it the header is garbage. */
 export const MAX_DATA_BLOCK = 8192;
@@ -208,10 +250,10 @@ export class AtParser {
     if (commas < 1 || commas > 2 || k < 0 || line[k + 1] !== COMMA) return;
     const length = this.lastNumber(k + 2, colon);
     if (length < 0 || length > MAX_DATA_BLOCK) return;
-    if (this.endsWithAt(k, "+IPD")) {
+    if (this.endsWithAt(k, T_IPD)) {
       // With two fields the first is the link id: the length is the last one either way.
       this.startData("ipd", length);
-    } else if (commas === 1 && this.endsWithAt(k, "+CIPRECVDATA")) {
+    } else if (commas === 1 && this.endsWithAt(k, T_CIPRECVDATA)) {
       this.startData("recvdata", length);
     }
   }
@@ -223,7 +265,7 @@ export class AtParser {
     let k = comma - 1;
     while (k >= 0 && line[k] >= D0 && line[k] <= D9) k--;
     if (k < 0 || k === comma - 1 || line[k] !== COLON) return;
-    if (!this.endsWithAt(k - 1, "+CIPRECVDATA")) return;
+    if (!this.endsWithAt(k - 1, T_CIPRECVDATA)) return;
     const length = this.lastNumber(k + 1, comma);
     if (length < 0 || length > MAX_DATA_BLOCK) return;
     this.startData("recvdata", length);
@@ -240,24 +282,28 @@ export class AtParser {
   }
 
   /** Whether `tag` ends at index `last` (inclusive) of the line. */
-  private endsWithAt(last: number, tag: string): boolean {
-    const start = last - tag.length + 1;
+  private endsWithAt(last: number, tag: Uint8Array): boolean {
+    const n = tag.length;
+    const start = last - n + 1;
     if (start < 0) return false;
-    for (let i = 0; i < tag.length; i++) if (this.line[start + i] !== tag.charCodeAt(i)) return false;
+    const line = this.line;
+    for (let i = 0; i < n; i++) if (line[start + i] !== tag[i]) return false;
     return true;
   }
 
-  private is(text: string): boolean {
-    return this.lineLength === text.length && this.startsWith(text);
+  private is(text: Uint8Array): boolean {
+    return this.lineLength === text.length && this.startsWith(text, 0);
   }
 
-  private startsWith(text: string, at = 0): boolean {
-    if (this.lineLength < at + text.length) return false;
-    for (let i = 0; i < text.length; i++) if (this.line[at + i] !== text.charCodeAt(i)) return false;
+  private startsWith(text: Uint8Array, at: number): boolean {
+    const n = text.length;
+    if (this.lineLength < at + n) return false;
+    const line = this.line;
+    for (let i = 0; i < n; i++) if (line[at + i] !== text[i]) return false;
     return true;
   }
 
-  private endsWith(text: string): boolean {
+  private endsWith(text: Uint8Array): boolean {
     return this.lineLength >= text.length && this.endsWithAt(this.lineLength - 1, text);
   }
 
@@ -302,60 +348,60 @@ export class AtParser {
     this.value = -1;
     switch (this.line[0]) {
       case 79: // O
-        if (this.is("OK")) return "ok";
+        if (this.is(T_OK)) return "ok";
         break;
       case 69: // E
-        if (this.is("ERROR")) return "error";
+        if (this.is(T_ERROR)) return "error";
         break;
       case 70: // F
-        if (this.is("FAIL")) return "fail";
+        if (this.is(T_FAIL)) return "fail";
         break;
       case 83: // S
-        if (this.is("SEND OK")) return "send-ok";
-        if (this.is("SEND FAIL")) return "send-fail";
+        if (this.is(T_SEND_OK)) return "send-ok";
+        if (this.is(T_SEND_FAIL)) return "send-fail";
         break;
       case 98: // b
-        if (this.startsWith("busy p")) return "busy-p";
-        if (this.startsWith("busy s")) return "busy-s";
+        if (this.startsWith(T_BUSY_P, 0)) return "busy-p";
+        if (this.startsWith(T_BUSY_S, 0)) return "busy-s";
         break;
       case 87: // W
-        if (this.is("WIFI DISCONNECT")) return "wifi-disconnect";
-        if (this.is("WIFI CONNECTED")) return "wifi-connected";
-        if (this.is("WIFI GOT IP")) return "wifi-got-ip";
+        if (this.is(T_WIFI_DISCONNECT)) return "wifi-disconnect";
+        if (this.is(T_WIFI_CONNECTED)) return "wifi-connected";
+        if (this.is(T_WIFI_GOT_IP)) return "wifi-got-ip";
         break;
       case 65: // A
-        if (this.is("ALREADY CONNECTED") || this.is("ALREADY CONNECT")) return "already-connected";
-        if (this.startsWith("AT version:")) {
+        if (this.is(T_ALREADY_CONNECTED) || this.is(T_ALREADY_CONNECT)) return "already-connected";
+        if (this.startsWith(T_AT_VERSION, 0)) {
           this.value = this.numberAt(11);
           return "version";
         }
-        if (this.startsWith("AT")) return "echo";
+        if (this.startsWith(T_AT, 0)) return "echo";
         break;
       case 43: // +
-        if (this.startsWith("+IPD,")) {
+        if (this.startsWith(T_IPD_COMMA, 0)) {
           // Passive notification: +IPD,<n> or +IPD,<id>,<n>; the length is the last field.
           if (this.notification()) return "ipd-notify";
           break;
         }
-        if (this.startsWith("+CWJAP:")) {
+        if (this.startsWith(T_CWJAP, 0)) {
           this.value = this.numberAt(7);
           if (this.value >= 0) return "cwjap";
         }
         break;
       case 68: // D
-        if (this.startsWith("DNS Fail") || this.startsWith("DNS FAIL")) return "dns-fail";
+        if (this.startsWith(T_DNS_FAIL, 0) || this.startsWith(T_DNS_FAIL_UPPER, 0)) return "dns-fail";
         break;
       case 110: // n
-        if (this.is("no ip")) return "no-ip";
+        if (this.is(T_NO_IP)) return "no-ip";
         break;
       case 108: // l
-        if (this.is("link is not valid")) return "link-invalid";
+        if (this.is(T_LINK_INVALID)) return "link-invalid";
         break;
       case 85: // U
-        if (this.is("UNLINK")) return "unlink";
+        if (this.is(T_UNLINK)) return "unlink";
         break;
       case 82: // R
-        if (this.startsWith("Recv ")) {
+        if (this.startsWith(T_RECV, 0)) {
           this.value = this.numberAt(5);
           return "recv-bytes";
         }
@@ -364,10 +410,10 @@ export class AtParser {
         break;
     }
     const id = this.afterLinkId();
-    if (this.startsWith("CLOSED", id) && this.lineLength === id + 6) return "closed";
-    if (this.startsWith("CONNECT", id) && this.lineLength === id + 7) return "connect";
+    if (this.startsWith(T_CLOSED, id) && this.lineLength === id + 6) return "closed";
+    if (this.startsWith(T_CONNECT, id) && this.lineLength === id + 7) return "connect";
     // Boot noise may precede `ready` on the same line.
-    if (this.endsWith("ready")) return "ready";
+    if (this.endsWith(T_READY)) return "ready";
     return "other";
   }
 }
