@@ -18,6 +18,11 @@
  * - Nothing is allocated per call. The fields objects are created ONCE (by the factories) and reused:
  *   set their properties and call the encoder again. Strings are UTF-8 encoded by hand straight
  *   into `buf`.
+ * - On XS, reading a string's characters allocates (a String wrapper, 2 heap slots per read), so
+ *   the per-packet path is bytes: pass PUBLISH topics and payloads as Uint8Array slices (0 slots).
+ *   A string topic is read once and its UTF-8 bytes kept in the fields object (0 slots while the
+ *   same topic is published again; ~2 slots per character when it changes). A string payload is
+ *   read on every call (~4 slots per character): for host tools and tests.
  * - Every check runs before the first byte is written: a packet that cannot be valid or cannot fit
  *   throws MqttError (code: EncodeErrorCode) and leaves `buf` untouched. Only the error path allocates.
  * - Byte sources (Uint8Array topic/payload/password) must not overlap the destination range.
@@ -41,6 +46,7 @@ import {
   utf8Length,
   writeAscii,
   writeUtf8,
+  writeUtf8Checked,
 } from "./utf8.js";
 
 export interface ConnectFields {
@@ -75,12 +81,14 @@ export interface PublishFields {
   /** 1..65535 for QoS 1/2; ignored (not written) for QoS 0. */
   packetId: number;
   /**
-   * Internal: the last topic string validated with these fields and its UTF-8 length, so a device
-   * publishing to the same topic again and again checks it once. Strings are immutable, so identity
-   * is enough. Leave them alone.
+   * Internal: the last topic string validated with these fields, its UTF-8 length and its UTF-8
+   * bytes (in checkedTopicBytes[0..checkedTopicLength), a buffer kept and reused), so a device
+   * publishing to the same topic again and again reads its characters once: on XS every such read
+   * allocates. `===` on strings compares contents without allocating. Leave them alone.
    */
   checkedTopic?: string | null;
   checkedTopicLength?: number;
+  checkedTopicBytes?: Uint8Array | null;
 }
 
 export interface SubscribeFields {
@@ -125,6 +133,7 @@ export function newPublishFields(): PublishFields {
     packetId: 0,
     checkedTopic: null,
     checkedTopicLength: 0,
+    checkedTopicBytes: null,
   };
 }
 
@@ -179,6 +188,40 @@ function topicNameLength(s: string): number {
   if (n > MAX_STRING_LENGTH) fail("string-too-long");
   if (s.indexOf("\u0000") >= 0) fail("topic-has-null");
   if (s.indexOf("+") >= 0 || s.indexOf("#") >= 0) fail("topic-has-wildcard");
+  return n;
+}
+
+/** Topics up to this many bytes get a cache with room for any topic as long in UTF-16 units. */
+const TOPIC_CACHE_ROOMY = 1024;
+
+/**
+ * Validates a topic string, as topicNameLength does (same errors), and keeps its UTF-8 bytes in
+ * f.checkedTopicBytes. A cache with room for 3 bytes per UTF-16 unit takes one pass over the
+ * string; otherwise it is validated first and the cache grown to that room (allocates, once per
+ * topic longer than any before; beyond TOPIC_CACHE_ROOMY bytes, to the topic's size only).
+ * Returns the UTF-8 length.
+ */
+function checkTopicString(f: PublishFields, s: string): number {
+  f.checkedTopic = null; // the cache is about to change
+  const units = s.length;
+  let cache = f.checkedTopicBytes ?? null;
+  let n: number;
+  if (cache !== null && cache.length >= 3 * units) {
+    n = writeUtf8Checked(cache, 0, s);
+    // A fault: topicNameLength finds it too and throws it under its precise name.
+    if (n <= 0 || n > MAX_STRING_LENGTH || scanUtf8(cache, 0, n) !== 0) return topicNameLength(s);
+  } else {
+    n = topicNameLength(s);
+    const roomy = 3 * units;
+    const want = n > TOPIC_CACHE_ROOMY ? n : roomy < 64 ? 64 : roomy;
+    if (cache === null || cache.length < want) {
+      cache = new Uint8Array(want);
+      f.checkedTopicBytes = cache;
+    }
+    writeString(cache, 0, s, n);
+  }
+  f.checkedTopic = s;
+  f.checkedTopicLength = n;
   return n;
 }
 
@@ -300,12 +343,7 @@ export function encodePublish(buf: Uint8Array, offset: number, f: PublishFields)
   const topic = f.topic;
   let topicLength: number;
   if (typeof topic === "string") {
-    if (topic === f.checkedTopic) topicLength = f.checkedTopicLength!;
-    else {
-      topicLength = topicNameLength(topic);
-      f.checkedTopic = topic;
-      f.checkedTopicLength = topicLength;
-    }
+    topicLength = topic === f.checkedTopic ? f.checkedTopicLength! : checkTopicString(f, topic);
   } else {
     topicLength = f.topicLength;
     checkSlice(topic, f.topicOffset, topicLength);
@@ -334,7 +372,7 @@ export function encodePublish(buf: Uint8Array, offset: number, f: PublishFields)
   let pos = writeRemainingLength(buf, offset + 1, remaining);
   pos = writeU16(buf, pos, topicLength);
   if (typeof topic !== "string") pos = copyBytes(buf, pos, topic, f.topicOffset, topicLength);
-  else pos = topicLength === topic.length ? writeAscii(buf, pos, topic) : writeUtf8(buf, pos, topic);
+  else pos = copyBytes(buf, pos, f.checkedTopicBytes!, 0, topicLength);
   if (qos !== 0) pos = writeU16(buf, pos, f.packetId);
   if (typeof payload === "string") writeString(buf, pos, payload, payloadLength);
   else copyBytes(buf, pos, payload, f.payloadOffset, payloadLength);

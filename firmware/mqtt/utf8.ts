@@ -63,6 +63,38 @@ export function writeUtf8(buf: Uint8Array, pos: number, s: string): number {
   return pos;
 }
 
+/**
+ * Writes `s` as UTF-8 at `pos` and returns the next position, or -1 at a lone surrogate (then the
+ * bytes written are garbage). `buf` needs room for 3 bytes per UTF-16 unit of `s`. One pass that
+ * both checks and writes: on XS every character read of a string allocates, so this costs half of
+ * utf8Length followed by writeUtf8.
+ */
+export function writeUtf8Checked(buf: Uint8Array, pos: number, s: string): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) buf[pos++] = c;
+    else if (c < 0x800) {
+      buf[pos++] = 0xc0 | (c >> 6);
+      buf[pos++] = 0x80 | (c & 63);
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      if (c >= 0xdc00 || i + 1 >= n) return -1;
+      const d = s.charCodeAt(++i);
+      if (d < 0xdc00 || d > 0xdfff) return -1;
+      c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+      buf[pos++] = 0xf0 | (c >> 18);
+      buf[pos++] = 0x80 | ((c >> 12) & 63);
+      buf[pos++] = 0x80 | ((c >> 6) & 63);
+      buf[pos++] = 0x80 | (c & 63);
+    } else {
+      buf[pos++] = 0xe0 | (c >> 12);
+      buf[pos++] = 0x80 | ((c >> 6) & 63);
+      buf[pos++] = 0x80 | (c & 63);
+    }
+  }
+  return pos;
+}
+
 /** Checks `len` bytes at `off` and returns UTF8_* flags (0: well-formed, no NUL, no wildcard). */
 export function scanUtf8(buf: Uint8Array, off: number, len: number): number {
   let flags = 0;
