@@ -1,13 +1,13 @@
 /*
  * The emulator against real loopback sockets (NodeNetwork): a TCP echo server, a TLS echo server
- * with a self-signed certificate for mqtts.heclouds.com (test/emulator/fixtures), the DNS map, the
+ * with a certificate for mqtts.heclouds.com from a CA made at test time (./certs.ts), the DNS map, the
  * port map, refused ports and names that do not resolve.
  */
-import { readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { NodeNetwork, netErrorCode } from "../../host-sim/network.js";
+import { makePki, type Pki } from "./certs.js";
 import { rig, takeClockErrors } from "./rig.js";
 
 afterEach(() => {
@@ -18,8 +18,8 @@ const OK = "\r\nOK\r\n";
 const ERROR = "\r\nERROR\r\n";
 /** A final result: the end of a command's answer. */
 const FINAL = /\r\n(OK|ERROR|FAIL)\r\n/;
-const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
 
+let pki: Pki;
 let tcpServer: net.Server;
 let tlsServer: tls.Server;
 let tcpPort = 0;
@@ -35,7 +35,8 @@ beforeAll(async () => {
     });
     s.on("error", () => {});
   });
-  tlsServer = tls.createServer({ key: fixture("test-broker.key"), cert: fixture("test-broker.crt") }, (s) => {
+  pki = makePki();
+  tlsServer = tls.createServer({ key: pki.server.key, cert: pki.server.cert }, (s) => {
     s.on("data", (d) => s.write(d));
     s.on("error", () => {});
   });
@@ -53,6 +54,7 @@ beforeAll(async () => {
 afterAll(() => {
   tcpServer.close();
   tlsServer.close();
+  pki.cleanup();
 });
 
 describe.each(["1.7", "2.x"] as const)("NodeNetwork, dialect %s", (dialect) => {
@@ -63,7 +65,7 @@ describe.each(["1.7", "2.x"] as const)("NodeNetwork, dialect %s", (dialect) => {
       dns: { "mqtts.heclouds.com": "127.0.0.1", "echo.test": "127.0.0.1" },
       strictDns: true,
       ports: { 8883: tlsPort, 7: tcpPort },
-      tls: { ca: fixture("test-broker.crt") },
+      tls: { ca: pki.ca.cert },
     });
     const r = rig({ dialect, network });
     r.ready();
