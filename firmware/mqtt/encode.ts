@@ -18,11 +18,11 @@
  * - Nothing is allocated per call. The fields objects are created ONCE (by the factories) and reused:
  *   set their properties and call the encoder again. Strings are UTF-8 encoded by hand straight
  *   into `buf`.
- * - On XS, reading a string's characters allocates (a String wrapper, 2 heap slots per read), so
- *   the per-packet path is bytes: pass PUBLISH topics and payloads as Uint8Array slices (0 slots).
- *   A string topic is read once and its UTF-8 bytes kept in the fields object (0 slots while the
- *   same topic is published again; ~2 slots per character when it changes). A string payload is
- *   read on every call (~4 slots per character): for host tools and tests.
+ * - On XS a string costs heap: `s.length` makes a String wrapper (2 slots of garbage); characters
+ *   are read without one (see utf8.ts). The per-packet path is bytes: PUBLISH topics and payloads
+ *   as Uint8Array slices allocate nothing. A string topic is checked once and its UTF-8 bytes kept
+ *   in the fields object: 0 slots while the same topic is published again, 2 when it changes. A
+ *   string payload is measured and written on every call: 4 slots and a second pass over it.
  * - Every check runs before the first byte is written: a packet that cannot be valid or cannot fit
  *   throws MqttError (code: EncodeErrorCode) and leaves `buf` untouched. Only the error path allocates.
  * - Byte sources (Uint8Array topic/payload/password) must not overlap the destination range.
@@ -207,7 +207,7 @@ function checkTopicString(f: PublishFields, s: string): number {
   let cache = f.checkedTopicBytes ?? null;
   let n: number;
   if (cache !== null && cache.length >= 3 * units) {
-    n = writeUtf8Checked(cache, 0, s);
+    n = writeUtf8Checked(cache, 0, s, units);
     // A fault: topicNameLength finds it too and throws it under its precise name.
     if (n <= 0 || n > MAX_STRING_LENGTH || scanUtf8(cache, 0, n) !== 0) return topicNameLength(s);
   } else {

@@ -9,7 +9,10 @@
  *   topicMatches(buf, offset, length, filter: string): boolean   MQTT wildcard match (+, #)
  *   topicToString(buf, offset, length): string                   allocates: host tools and logs only
  */
-import { utf8ToString } from "./utf8.js";
+import { charCodeAt, utf8ToString } from "./utf8.js";
+
+/** String.prototype.indexOf, called with the string as `this` (no String wrapper on XS: see utf8.ts). */
+const indexOf = String.prototype.indexOf;
 
 /** Whether the bytes equal `other`: a string's UTF-8 encoding (compared as it goes), or bytes. */
 export function topicEquals(
@@ -43,13 +46,13 @@ export function topicEqualsBytes(
  */
 function matchString(buf: Uint8Array, pos: number, end: number, s: string, from: number, to: number): number {
   for (let i = from; i < to; i++) {
-    let c = s.charCodeAt(i);
+    let c = charCodeAt.call(s, i);
     if (c < 0x80) {
       if (pos >= end || buf[pos] !== c) return -1;
       pos++;
       continue;
     }
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < to) c = 0x10000 + ((c - 0xd800) << 10) + (s.charCodeAt(++i) - 0xdc00);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < to) c = 0x10000 + ((c - 0xd800) << 10) + (charCodeAt.call(s, ++i) - 0xdc00);
     if (c < 0x800) {
       if (pos + 2 > end || buf[pos] !== (0xc0 | (c >> 6)) || buf[pos + 1] !== (0x80 | (c & 63))) return -1;
       pos += 2;
@@ -82,15 +85,15 @@ export function topicMatches(buf: Uint8Array, offset: number, length: number, fi
   let pos = offset;
   const n = filter.length;
   if (length > 0 && buf[offset] === 0x24 && n > 0) {
-    const c = filter.charCodeAt(0);
+    const c = charCodeAt.call(filter, 0);
     if (c === 0x2b || c === 0x23) return false;
   }
   let i = 0;
   while (i <= n) {
     // one filter level: filter[i..j)
-    let j = filter.indexOf("/", i);
+    let j = indexOf.call(filter, "/", i);
     if (j < 0) j = n;
-    const single = j - i === 1 ? filter.charCodeAt(i) : 0;
+    const single = j - i === 1 ? charCodeAt.call(filter, i) : 0;
     if (single === 0x23) return true; // "#": the rest, including nothing
     let levelEnd = pos;
     while (levelEnd < end && buf[levelEnd] !== 0x2f) levelEnd++;
@@ -100,7 +103,7 @@ export function topicMatches(buf: Uint8Array, offset: number, length: number, fi
     if (filterDone || topicDone) {
       if (filterDone && topicDone) return true;
       // "a/#" matches "a": the filter's next level must be a lone "#"
-      return topicDone && !filterDone && j + 2 === n && filter.charCodeAt(j + 1) === 0x23;
+      return topicDone && !filterDone && j + 2 === n && charCodeAt.call(filter, j + 1) === 0x23;
     }
     pos = levelEnd + 1;
     i = j + 1;

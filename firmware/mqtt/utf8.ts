@@ -2,7 +2,15 @@
  * UTF-8 by hand: XS has no TextEncoder/TextDecoder, and the encoders must write straight into the
  * packet buffer without an intermediate copy. Nothing here allocates, except utf8ToString (host
  * tools and logs only).
+ *
+ * Characters are read with `charCodeAt.call(s, i)`, never `s.charCodeAt(i)`: on XS a property read
+ * on a primitive string (`s.charCodeAt`, `s[i]`) makes a String wrapper, 2 heap slots of garbage
+ * per character, while calling the built-in with the string as `this` makes none (measured in
+ * xsnap, test/mqtt/xs-alloc.test.ts). `s.length` still costs one wrapper per call.
  */
+
+/** String.prototype.charCodeAt, called with the string as `this` (no wrapper on XS). */
+export const charCodeAt = String.prototype.charCodeAt;
 
 /** Flags returned by scanUtf8 (bitmask). */
 export const UTF8_BAD = 1; // not well-formed (overlong, surrogate, > U+10FFFF, truncated)
@@ -18,12 +26,12 @@ export function utf8Length(s: string): number {
   const n = s.length;
   let bytes = n;
   for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
+    const c = charCodeAt.call(s, i);
     if (c < 0x80) continue;
     if (c < 0x800) bytes += 1;
     else if (c >= 0xd800 && c <= 0xdfff) {
       if (c >= 0xdc00 || i + 1 >= n) return -1;
-      const d = s.charCodeAt(i + 1);
+      const d = charCodeAt.call(s, i + 1);
       if (d < 0xdc00 || d > 0xdfff) return -1;
       i++; // the pair: 2 UTF-16 units, 4 bytes
       bytes += 2;
@@ -35,7 +43,7 @@ export function utf8Length(s: string): number {
 /** Writes an all-ASCII `s` (its UTF-8 length equals its length) at `pos`; returns the next position. */
 export function writeAscii(buf: Uint8Array, pos: number, s: string): number {
   const n = s.length;
-  for (let i = 0; i < n; i++) buf[pos + i] = s.charCodeAt(i);
+  for (let i = 0; i < n; i++) buf[pos + i] = charCodeAt.call(s, i);
   return pos + n;
 }
 
@@ -43,13 +51,13 @@ export function writeAscii(buf: Uint8Array, pos: number, s: string): number {
 export function writeUtf8(buf: Uint8Array, pos: number, s: string): number {
   const n = s.length;
   for (let i = 0; i < n; i++) {
-    let c = s.charCodeAt(i);
+    let c = charCodeAt.call(s, i);
     if (c < 0x80) buf[pos++] = c;
     else if (c < 0x800) {
       buf[pos++] = 0xc0 | (c >> 6);
       buf[pos++] = 0x80 | (c & 63);
     } else if (c >= 0xd800 && c <= 0xdbff) {
-      c = 0x10000 + ((c - 0xd800) << 10) + (s.charCodeAt(++i) - 0xdc00);
+      c = 0x10000 + ((c - 0xd800) << 10) + (charCodeAt.call(s, ++i) - 0xdc00);
       buf[pos++] = 0xf0 | (c >> 18);
       buf[pos++] = 0x80 | ((c >> 12) & 63);
       buf[pos++] = 0x80 | ((c >> 6) & 63);
@@ -64,22 +72,20 @@ export function writeUtf8(buf: Uint8Array, pos: number, s: string): number {
 }
 
 /**
- * Writes `s` as UTF-8 at `pos` and returns the next position, or -1 at a lone surrogate (then the
- * bytes written are garbage). `buf` needs room for 3 bytes per UTF-16 unit of `s`. One pass that
- * both checks and writes: on XS every character read of a string allocates, so this costs half of
- * utf8Length followed by writeUtf8.
+ * Writes `s` (`n` = s.length UTF-16 units, which the caller has read already) as UTF-8 at `pos`
+ * and returns the next position, or -1 at a lone surrogate (then the bytes written are garbage).
+ * `buf` needs room for 3 bytes per unit. Checks and writes in one pass.
  */
-export function writeUtf8Checked(buf: Uint8Array, pos: number, s: string): number {
-  const n = s.length;
+export function writeUtf8Checked(buf: Uint8Array, pos: number, s: string, n: number): number {
   for (let i = 0; i < n; i++) {
-    let c = s.charCodeAt(i);
+    let c = charCodeAt.call(s, i);
     if (c < 0x80) buf[pos++] = c;
     else if (c < 0x800) {
       buf[pos++] = 0xc0 | (c >> 6);
       buf[pos++] = 0x80 | (c & 63);
     } else if (c >= 0xd800 && c <= 0xdfff) {
       if (c >= 0xdc00 || i + 1 >= n) return -1;
-      const d = s.charCodeAt(++i);
+      const d = charCodeAt.call(s, ++i);
       if (d < 0xdc00 || d > 0xdfff) return -1;
       c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
       buf[pos++] = 0xf0 | (c >> 18);
@@ -157,11 +163,11 @@ export function filterIsValid(buf: Uint8Array, off: number, len: number): boolea
 export function filterStringIsValid(s: string): boolean {
   const end = s.length;
   for (let i = 0; i < end; i++) {
-    const c = s.charCodeAt(i);
+    const c = charCodeAt.call(s, i);
     if (c !== 0x2b && c !== 0x23) continue;
-    if (i > 0 && s.charCodeAt(i - 1) !== 0x2f) return false;
+    if (i > 0 && charCodeAt.call(s, i - 1) !== 0x2f) return false;
     if (c === 0x23) return i === end - 1;
-    if (i < end - 1 && s.charCodeAt(i + 1) !== 0x2f) return false;
+    if (i < end - 1 && charCodeAt.call(s, i + 1) !== 0x2f) return false;
   }
   return true;
 }

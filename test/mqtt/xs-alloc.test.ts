@@ -87,14 +87,41 @@ describe("encodePublish on XS: allocation per PUBLISH", () => {
     }
   });
 
-  it("a new string topic is read once: its characters, not a multiple of them", () => {
-    // Each switch validates and encodes the new topic in one pass over its characters (a read of
-    // a string's characters allocates on XS, 2 slots each); before the cache it was ~4 per character.
-    worker.evaluate(`globalThis.A = ${JSON.stringify(POST)}; globalThis.B = ${JSON.stringify(REPLY)};`);
-    const perPair = allocatedPer("pub(A, 0); pub(B, 0)");
-    expect(perPair).toBeGreaterThan(0);
-    expect(perPair).toBeLessThanOrEqual(3 * (POST.length + REPLY.length));
+  it("a string topic that changes at every PUBLISH costs a few slots, whatever its length", () => {
+    // Each switch checks and encodes the new topic again; no slots per character.
+    const long = (c: string) => `$sys/${c.repeat(40)}/${"设备".repeat(30)}/thing/property/post`;
+    worker.evaluate(`globalThis.A = ${JSON.stringify(POST)}; globalThis.B = ${JSON.stringify(REPLY)};
+      globalThis.LA = ${JSON.stringify(long("a"))}; globalThis.LB = ${JSON.stringify(long("b"))};`);
+    const short = allocatedPer("pub(A, 0); pub(B, 0)");
+    expect(short).toBeLessThanOrEqual(8);
+    expect(allocatedPer("pub(LA, 0); pub(LB, 0)")).toBe(short);
     expect(json<string>("hexOf(pub(B, 0))")).toBe(onNode(REPLY, 0));
+    expect(json<string>("hexOf(pub(LA, 2))")).toBe(onNode(long("a"), 2));
     expect(json<string>("hexOf(pub(A, 0))")).toBe(onNode(POST, 0));
+  });
+
+  it("a string payload costs a few slots, whatever its length", () => {
+    worker.evaluate(`globalThis.pubText = (text) => { F.topic = TOPIC_BYTES; F.topicOffset = 0; F.topicLength = TOPIC_BYTES.length;
+      F.payload = text; F.qos = 0; F.packetId = 0; return M.encodePublish(OUT, 0, F); };
+      globalThis.SHORT = '{"id":"1","params":{"led":true}}'; globalThis.LONG = SHORT.repeat(8) + "灯😀";`);
+    const short = allocatedPer("pubText(SHORT)");
+    expect(short).toBeLessThanOrEqual(8);
+    expect(allocatedPer("pubText(LONG)")).toBe(short);
+    const text = '{"id":"1","params":{"led":true}}'.repeat(8) + "灯😀";
+    const f = newPublishFields();
+    f.topic = POST;
+    f.payload = text;
+    const out = new Uint8Array(512);
+    expect(json<string>("hexOf(pubText(LONG))")).toBe(Buffer.from(out.subarray(0, encodePublish(out, 0, f))).toString("hex"));
+  });
+
+  it("matching a received topic against a string filter or topic allocates nothing per character", () => {
+    worker.evaluate(`globalThis.IN = bytesOf(${JSON.stringify(REPLY)});
+      globalThis.match = (filter, topic) => M.topicMatches(IN, 0, IN.length, filter) && M.topicEquals(IN, 0, IN.length, topic);`);
+    expect(json<boolean>(`match("$sys/+/test1/thing/#", ${JSON.stringify(REPLY)})`)).toBe(true);
+    expect(json<boolean>(`match("$sys/+/test1/thing/property/post", ${JSON.stringify(REPLY)})`)).toBe(false);
+    const short = allocatedPer(`match("$sys/+/test1/thing/#", ${JSON.stringify(REPLY)})`);
+    expect(short).toBeLessThanOrEqual(8);
+    expect(allocatedPer(`match("$sys/L14FCC38pq/test1/thing/property/+", ${JSON.stringify(REPLY)})`)).toBe(short);
   });
 });
