@@ -17,6 +17,7 @@ export type Cmd =
   | "recvmode"
   | "cipmode"
   | "sslsize"
+  | "sslquery"
   | "sslconf"
   | "cwjap"
   | "cipstart"
@@ -40,7 +41,7 @@ export const TIMEOUTS = {
 } as const;
 
 /** Start-up commands, in order; the driver skips those that do not apply (dialect, mode, TLS). */
-export const INIT_ORDER: readonly Cmd[] = ["ate0", "gmr", "sysstore", "cwmode", "cipmux", "recvmode", "cipmode", "sslsize", "sslconf"];
+export const INIT_ORDER: readonly Cmd[] = ["ate0", "gmr", "sysstore", "cwmode", "cipmux", "recvmode", "cipmode", "sslsize", "sslquery", "sslconf"];
 
 export function timeoutOf(cmd: Cmd): number {
   switch (cmd) {
@@ -101,6 +102,9 @@ export function writeCommand(b: CommandBuffer, cmd: Cmd, p: LinkParams, n: numbe
       break;
     case "sslsize":
       b.text("AT+CIPSSLSIZE=4096");
+      break;
+    case "sslquery":
+      b.text("AT+CIPSSLCCONF?");
       break;
     case "sslconf":
       // Both families: one argument in single-link mode. 2 = verify the server with the CA in

@@ -33,8 +33,8 @@
  *   against the CIPSTART host; NonOS 1.7: esp_ca_cert.bin at SSL_CLIENT_CA_ADDR, the chain only,
  *   its SDK sets no host name). A module that answers ERROR to it cannot verify: every open() then
  *   ends with tls-verify-unsupported and no CIPSTART, never an unverified link in its place.
- *   Without verification AT+CIPSSLCCONF=0 is sent, as a 2 kept in the module's flash would
- *   otherwise still apply. A failed SSL CIPSTART (refused, or a certificate the CA did not sign)
+ *   Without verification the mode is set to 0, as a 2 kept in the module's flash would otherwise
+ *   still apply. AT+CIPSSLCCONF? first: the set (a flash write on 1.7) only when the mode differs. A failed SSL CIPSTART (refused, or a certificate the CA did not sign)
  *   is tls-connect-failed: the module's ERROR (1.7: + CLOSED) does not tell the two apart.
  *   Certificate dates: the module's clock is not set (no SNTP here); Espressif's ESP8266 builds
  *   are not known to check validity periods. Should one, the handshake fails the same way.
@@ -206,8 +206,10 @@ export class Esp8266Driver implements Transport {
   private recoverPending = false;
   /** Passive mode: the peer closed while data still waits in the module. */
   private peerClosed = false;
-  /** AT+CIPSSLCCONF=2 answered OK since the module's last reset. */
+  /** AT+CIPSSLCCONF=2 answered OK (or the module already said 2) since its last reset. */
   private verifyOn = false;
+  /** The module's SSL client mode as AT+CIPSSLCCONF? reported it (-1: unknown). */
+  private sslModeOnModule = -1;
   private lastErrorValue: AtError | undefined;
 
   constructor(board: Pick<Board, "openSerial" | "clock" | "log" | "moduleReset">, options: Esp8266Options) {
@@ -619,6 +621,7 @@ export class Esp8266Driver implements Transport {
     this.recvWanted = false;
     this.peerClosed = false;
     this.verifyOn = false;
+    this.sslModeOnModule = -1;
     this.ringToWrite = 0;
     this.used = 0;
     this.head = 0;
@@ -638,8 +641,11 @@ export class Esp8266Driver implements Transport {
         return this.mode === "transparent";
       case "sslsize":
         return o.tls && this.dialectValue === "1.7";
-      case "sslconf":
+      case "sslquery":
         return o.tls;
+      case "sslconf":
+        // Both families may write the mode to flash on every set: only when it must change.
+        return o.tls && this.sslModeOnModule !== (o.tlsVerify ? 2 : 0);
       default:
         return true;
     }
@@ -716,6 +722,9 @@ export class Esp8266Driver implements Transport {
         return;
       case "version":
         r.version = value;
+        return;
+      case "sslcconf":
+        r.sslMode = value;
         return;
       case "wifi-disconnect":
         this.onWifiDisconnect();
@@ -906,6 +915,10 @@ export class Esp8266Driver implements Transport {
         }
         break;
       case "ate0":
+        break;
+      case "sslquery":
+        this.sslModeOnModule = ok ? r.sslMode : -1;
+        this.verifyOn = this.options.tlsVerify === true && this.sslModeOnModule === 2;
         break;
       case "sslconf":
         this.verifyOn = ok && this.options.tlsVerify === true;

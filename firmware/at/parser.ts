@@ -51,6 +51,7 @@ export type LineKind =
   | "unlink" // UNLINK
   | "recv-bytes" // Recv <n> bytes, value = n
   | "version" // AT version:<major>...., value = major
+  | "sslcconf" // +CIPSSLCCONF:<mode> (1.7) or +CIPSSLCCONF:<link>,<mode>[,...] (2.x), value = mode
   | "echo" // an echoed command line (AT...)
   | "other";
 
@@ -99,6 +100,7 @@ const T_AT_VERSION = ascii("AT version:");
 const T_AT = ascii("AT");
 const T_IPD_COMMA = ascii("+IPD,");
 const T_CWJAP = ascii("+CWJAP:");
+const T_SSLCCONF = ascii("+CIPSSLCCONF:");
 const T_DNS_FAIL = ascii("DNS Fail");
 const T_DNS_FAIL_UPPER = ascii("DNS FAIL");
 const T_NO_IP = ascii("no ip");
@@ -325,6 +327,15 @@ export class AtParser {
     return i === at ? -1 : n;
   }
 
+  /** The mode in `+CIPSSLCCONF:<mode>` (1.7) or `+CIPSSLCCONF:<link>,<mode>[,<pki>,<ca>]` (2.x). */
+  private sslMode(): number {
+    const first = this.numberAt(13);
+    let i = 13;
+    while (i < this.lineLength && this.line[i] >= D0 && this.line[i] <= D9) i++;
+    if (first < 0 || i === this.lineLength) return first;
+    return this.line[i] === COMMA ? this.numberAt(i + 1) : -1;
+  }
+
   /** The whole line is `+IPD,<n>` or `+IPD,<id>,<n>`: sets `value` to n. */
   private notification(): boolean {
     let i = 5;
@@ -386,6 +397,10 @@ export class AtParser {
         if (this.startsWith(T_CWJAP, 0)) {
           this.value = this.numberAt(7);
           if (this.value >= 0) return "cwjap";
+        }
+        if (this.startsWith(T_SSLCCONF, 0)) {
+          this.value = this.sslMode();
+          if (this.value >= 0) return "sslcconf";
         }
         break;
       case 68: // D

@@ -6,6 +6,8 @@
 export class AtResponse {
   cwjapCode = -1;
   version = -1;
+  /** +CIPSSLCCONF:... answer to the query: the module's SSL client mode. */
+  sslMode = -1;
   connect = false;
   closed = false;
   alreadyConnected = false;
@@ -22,6 +24,7 @@ export class AtResponse {
   clear(bytesRead: number): void {
     this.cwjapCode = -1;
     this.version = -1;
+    this.sslMode = -1;
     this.connect = false;
     this.closed = false;
     this.alreadyConnected = false;

@@ -102,6 +102,10 @@ export class FakeModule {
   }
 
   /** Overrides the answer to the next `times` commands starting with `prefix`. */
+  /** The SSL client mode in the module's flash (AT+CIPSSLCCONF), and how often it was set. */
+  sslMode = 0;
+  sslSets = 0;
+
   script(prefix: string, reply: Reply, times = 1): this {
     this.scripts.push({ prefix, reply, times });
     return this;
@@ -259,8 +263,14 @@ export class FakeModule {
     }
     if (line === "AT+SYSSTORE=0") return this.reply(v2 ? OK : ERROR);
     if (line === "AT+CWMODE=1" || line === "AT+CIPMUX=0" || line === "AT+CIPSSLSIZE=4096") return this.reply(OK);
-    // Both families take the single-link form (NonOS: <SSL mode> bit 1; ESP-AT: auth_mode).
-    if (line === "AT+CIPSSLCCONF=0" || line === "AT+CIPSSLCCONF=2") return this.reply(OK);
+    // Both families take the single-link form (NonOS: <SSL mode> bit 1; ESP-AT: auth_mode); the
+    // mode is kept in flash (1.7 always; 2.x with SYSSTORE=1) and `sslSets` counts the writes.
+    if (line === "AT+CIPSSLCCONF=0" || line === "AT+CIPSSLCCONF=2") {
+      this.sslMode = Number(line.slice(15));
+      this.sslSets++;
+      return this.reply(OK);
+    }
+    if (line === "AT+CIPSSLCCONF?") return this.reply(v2 ? `+CIPSSLCCONF:0,${this.sslMode},0,0\r\n${OK}` : `+CIPSSLCCONF:${this.sslMode}\r\n${OK}`);
     if (line === "AT+CIPRECVMODE=1") {
       this.recvMode = 1;
       return this.reply(OK);

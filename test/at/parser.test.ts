@@ -77,6 +77,18 @@ describe("AtParser lines", () => {
     expect(events[27]).toMatchObject({ text: "SDK version:3.0.4" });
   });
 
+  it("reads the SSL client mode from +CIPSSLCCONF in both families' forms", () => {
+    const events = parse("+CIPSSLCCONF:2\r\n+CIPSSLCCONF:0,3,0,0\r\n+CIPSSLCCONF:0,0\r\n+CIPSSLCCONF:x\r\n+CIPSSLCCONF:2x\r\n+CIPSSLCCONF:0,\r\n");
+    expect(events.map((e) => (e.t === "line" ? [e.kind, e.value] : e.t))).toEqual([
+      ["sslcconf", 2],
+      ["sslcconf", 3],
+      ["sslcconf", 0],
+      ["other", -1],
+      ["other", -1],
+      ["other", -1],
+    ]);
+  });
+
   it("finds `ready` after boot noise on the same line", () => {
     expect(kinds(parse("\x00\xff rl\x8c ets Jan  8 2013,rst cause:2ready\r\n"))).toEqual(["ready"]);
   });

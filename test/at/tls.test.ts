@@ -11,11 +11,12 @@ const DIALECTS = ["1.7", "2.x"] as const;
 
 describe("TLS verification", () => {
   for (const dialect of DIALECTS) {
-    it(`${dialect}: verification sends AT+CIPSSLCCONF=2 before the SSL CIPSTART`, () => {
+    it(`${dialect}: verification asks the mode, sets AT+CIPSSLCCONF=2, then the SSL CIPSTART`, () => {
       const r = rig({ dialect }, { tls: true, tlsVerify: true, port: 8883 });
       r.openLink();
       const c = r.fake.commands;
       const conf = c.indexOf("AT+CIPSSLCCONF=2");
+      expect(c.indexOf("AT+CIPSSLCCONF?")).toBeLessThan(conf);
       const start = c.indexOf('AT+CIPSTART="SSL","mqtts.heclouds.com",8883');
       expect(conf).toBeGreaterThan(-1);
       expect(start).toBeGreaterThan(conf);
@@ -24,23 +25,40 @@ describe("TLS verification", () => {
       expect(r.driver.linkUp).toBe(true);
     });
 
-    it(`${dialect}: TLS without verification says AT+CIPSSLCCONF=0 (a 2 kept in flash would still apply)`, () => {
+    it(`${dialect}: TLS without verification sets AT+CIPSSLCCONF=0 when the module kept a 2 in flash`, () => {
       const r = rig({ dialect }, { tls: true, tlsVerify: false, port: 8883 });
+      r.fake.sslMode = 2;
       r.openLink();
       expect(r.fake.commands.includes("AT+CIPSSLCCONF=0")).toBe(true);
       expect(r.fake.commands.includes("AT+CIPSSLCCONF=2")).toBe(false);
     });
 
-    it(`${dialect}: without verification an ERROR to AT+CIPSSLCCONF=0 is harmless (nothing to turn off)`, () => {
+    it(`${dialect}: the mode already right: no set (each one may be a flash write), across module resets too`, () => {
+      for (const verify of [true, false]) {
+        const r = rig({ dialect }, { tls: true, tlsVerify: verify, port: 8883 });
+        r.fake.sslMode = verify ? 2 : 0;
+        r.openLink();
+        expect(r.fake.commands.filter((c) => c.startsWith("AT+CIPSSLCCONF"))).toEqual(["AT+CIPSSLCCONF?"]);
+        expect(r.fake.sslSets).toBe(0);
+        r.fake.reboot();
+        r.until(() => r.session.closes.length > 0);
+        r.openLink();
+        expect(r.fake.commands.filter((c) => c === "AT+CIPSSLCCONF?")).toHaveLength(2);
+        expect(r.fake.sslSets).toBe(0);
+        expect(r.driver.linkUp).toBe(true);
+      }
+    });
+
+    it(`${dialect}: without verification an ERROR to AT+CIPSSLCCONF is harmless (nothing to turn off)`, () => {
       const r = rig({ dialect }, { tls: true, port: 8883 });
       r.fake.script("AT+CIPSSLCCONF=", ERROR);
       r.openLink();
       expect(r.fake.commands.at(-1)).toBe('AT+CIPSTART="SSL","mqtts.heclouds.com",8883');
     });
 
-    it(`${dialect}: a module that answers ERROR to AT+CIPSSLCCONF=2 is refused as tls-verify-unsupported, no CIPSTART, every time`, () => {
+    it(`${dialect}: a module that answers ERROR to AT+CIPSSLCCONF is refused as tls-verify-unsupported, no CIPSTART, every time`, () => {
       const r = rig({ dialect }, { tls: true, tlsVerify: true, port: 8883 });
-      r.fake.script("AT+CIPSSLCCONF=2", ERROR, 10);
+      r.fake.script("AT+CIPSSLCCONF", ERROR, 20);
       r.driver.open(r.session);
       r.until(() => r.session.closes.length > 0);
       expect(r.session.closes[0].reason).toBe("connect-failed");
