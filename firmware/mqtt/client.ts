@@ -81,14 +81,15 @@ import {
 export type * from "./client-types.js";
 export { ClientStats } from "./client-types.js";
 
-const CONNACK_ERRORS: readonly ClientError[] = [
+// Frozen: Moddable keeps a frozen table in flash instead of copying it to RAM.
+const CONNACK_ERRORS: readonly ClientError[] = Object.freeze([
   "connack-bad-protocol",
   "connack-bad-protocol",
   "connack-id-rejected",
   "connack-server-unavailable",
   "connack-bad-credentials",
   "connack-not-authorized",
-];
+] as const);
 
 const NEVER = Number.POSITIVE_INFINITY;
 /** How long to wait for the transport to confirm a close before going on without it. */

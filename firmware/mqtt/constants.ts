@@ -23,7 +23,8 @@ export const MAX_REMAINING_LENGTH = 268_435_455;
 /** Largest UTF-8 string or binary field (2-byte length prefix). */
 export const MAX_STRING_LENGTH = 65_535;
 
-const names = [
+// Frozen, like every constant table here: Moddable then keeps it in flash instead of copying it to RAM.
+const names = Object.freeze([
   "reserved",
   "CONNECT",
   "CONNACK",
@@ -40,7 +41,7 @@ const names = [
   "PINGRESP",
   "DISCONNECT",
   "reserved",
-];
+]);
 
 /** "PUBLISH" for 3, "reserved" for 0 and 15. */
 export function packetTypeName(type: number): string {

@@ -92,7 +92,8 @@ export type EncodeErrorCode =
 
 export type MqttErrorCode = DecodeErrorCode | SessionCheckCode | EncodeErrorCode;
 
-const descriptions: { readonly [code: string]: string } = {
+// Frozen: Moddable keeps a frozen table in flash instead of copying it to RAM.
+const descriptions: { readonly [code: string]: string } = Object.freeze({
   "remaining-length-too-long": "remaining length longer than 4 bytes (rule 1)",
   "remaining-length-not-minimal": "remaining length not in its shortest encoding (rule 1)",
   "packet-too-large": "packet larger than the decoder's buffer: dropped (rule 2)",
@@ -138,7 +139,7 @@ const descriptions: { readonly [code: string]: string } = {
   "bad-keepalive": "keepalive must be 0..65535",
   "password-without-username": "a password needs a user name in MQTT 3.1.1",
   "empty-client-id-needs-clean-session": "an empty client id needs clean session",
-};
+});
 
 export function describeMqttError(code: MqttErrorCode): string {
   return descriptions[code] ?? code;

@@ -42,8 +42,11 @@ export type IncomingThingTopic = "property/post/reply" | "event/post/reply" | "p
 export const THING_TOPIC_NO_ROOM = -1;
 export const THING_TOPIC_BAD_SERVICE_ID = -2;
 
-/** Every fixed suffix; longer ones that share a beginning need no ordering since matches are exact. */
-export const FIXED_THING_TOPICS: readonly FixedThingTopic[] = [
+/**
+ * Every fixed suffix; longer ones that share a beginning need no ordering since matches are exact.
+ * The tables are frozen: Moddable keeps frozen tables in flash instead of copying them to RAM.
+ */
+export const FIXED_THING_TOPICS: readonly FixedThingTopic[] = Object.freeze([
   "property/post",
   "property/post/reply",
   "event/post",
@@ -54,9 +57,9 @@ export const FIXED_THING_TOPICS: readonly FixedThingTopic[] = [
   "property/set_reply",
   "property/get",
   "property/get_reply",
-];
+] as const);
 
-const SUFFIXES: readonly Uint8Array[] = FIXED_THING_TOPICS.map(asciiBytes);
+const SUFFIXES: readonly Uint8Array[] = Object.freeze(FIXED_THING_TOPICS.map(asciiBytes));
 const SERVICE = asciiBytes("service/");
 const INVOKE = asciiBytes("/invoke");
 const INVOKE_REPLY = asciiBytes("/invoke_reply");
