@@ -342,6 +342,11 @@ export class Simulation {
 
   // ------------------------------------------------------------------ internals
 
+  /** Records a fault injected from outside (the campaign pokes the emulator or the UART directly). */
+  recordFault(fault: string): void {
+    this.fault(fault);
+  }
+
   private fault(fault: string): void {
     this.emit({ type: "fault", t: this.clock.now(), fault });
   }
