@@ -22,6 +22,10 @@
  *                                           AT 1.7 as esp_ca_cert.bin at SSL_CLIENT_CA_ADDR. Off, the
  *                                           link is encrypted but anyone on the path can pose as the
  *                                           broker and read the token, so it must be asked for.
+ *   tlsServerName                           with tls: the name sent as SNI and checked in the server
+ *                                           certificate instead of `host` (for a host given as an IP
+ *                                           address); ESP-AT 2.x only (AT+CIPSSLCSNI, AT+CIPSSLCCN),
+ *                                           1.7 sends no SNI and checks no name. 1..64 characters.
  *   keepalive                               seconds, 10..1800 (default 120)
  *   bufferSize                              MQTT packet buffer, 256..16384 (default 1024)
  *   ledIdentifier, ledActiveLow             thing-model identifier (default "led"), LED polarity
@@ -53,6 +57,8 @@ export interface DeviceConfig {
     tls: boolean;
     /** TLS only: the module checks the server certificate against its flashed CA (AT+CIPSSLCCONF=2). */
     tlsVerify: boolean;
+    /** TLS only: SNI and certificate name when not `host` ("" = `host`). */
+    tlsServerName: string;
     keepaliveS: number;
     bufferSize: number;
   };
@@ -70,7 +76,7 @@ export type ConfigErrorCode =
   | "bad-format" // characters or structure the key cannot have (base64, names, host)
   | "bad-choice" // not one of the key's allowed words
   | "buffer-too-small" // bufferSize cannot hold the CONNECT packet these credentials make
-  | "needs-tls"; // a TLS-only key (tlsVerify) asked for without tls
+  | "needs-tls"; // a TLS-only key (tlsVerify, tlsServerName) asked for without tls
 
 export class ConfigError extends Error {
   readonly key: string;
@@ -304,6 +310,10 @@ export function parseConfig(raw: Record<string, unknown>): DeviceConfig {
   // Verification defaults on with TLS: an unverified TLS link hands the token to whoever answers.
   const tlsVerify = readBool(raw, "tlsVerify", tls);
   if (tlsVerify && !tls) throw new ConfigError("tlsVerify", "needs-tls", "certificate verification needs tls=true");
+  const tlsServerName = present(raw, "tlsServerName") ? checkHost("tlsServerName", readText(raw, "tlsServerName", "").trim()) : "";
+  // 64: the longest name ESP-AT takes in AT+CIPSSLCSNI / AT+CIPSSLCCN.
+  if (tlsServerName.length > 64) throw new ConfigError("tlsServerName", "bad-length", "server name must be at most 64 characters");
+  if (tlsServerName !== "" && !tls) throw new ConfigError("tlsServerName", "needs-tls", "a TLS server name needs tls=true");
   const host = present(raw, "host") ? checkHost("host", readText(raw, "host", "").trim()) : tls ? DEFAULT_TLS_HOST : DEFAULT_HOST;
   if (host === "") throw new ConfigError("host", "missing", "broker host name is empty");
   const port = readInt(raw, "port", tls ? DEFAULT_TLS_PORT : DEFAULT_PORT, 1, 65535);
@@ -323,7 +333,7 @@ export function parseConfig(raw: Record<string, unknown>): DeviceConfig {
   return {
     wifi: { ssid, password },
     onenet,
-    mqtt: { host, port, tls, tlsVerify, keepaliveS, bufferSize },
+    mqtt: { host, port, tls, tlsVerify, tlsServerName, keepaliveS, bufferSize },
     led: { identifier, activeLow },
     at: { receiveMode },
   };

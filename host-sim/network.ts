@@ -6,7 +6,7 @@
  *
  *   interface NetworkBackend { connect(target: NetTarget, events: NetEvents): NetLink }
  *   NetTarget { host; port; tls; verify? }   NetEvents { onConnect(); onData(bytes); onClose(error?) }
- *   TlsVerify { enabled; ca?; checkName? }   // per link: how the module checks the server (below)
+ *   TlsVerify { enabled; ca?; checkName?; servername? }   // per link: how the module checks the server
  *   NetLink { write(bytes); close(); pause?(); resume?(); remoteAddress? }
  *   new NodeNetwork({ dns: { "mqtts.heclouds.com": "127.0.0.1" }, ports: { 8883: 18883 },
  *                     strictDns: true, tls: { ca, rejectUnauthorized, servername }, connectTimeoutMs })
@@ -22,7 +22,8 @@
  * then uses it instead of its own `tls` options. enabled false: any certificate is accepted (a
  * module with no CA loaded). enabled true: only `ca` is trusted (absent: nothing is, as with an
  * empty client_ca), and the certificate must name `checkName` (absent: the chain alone is
- * checked, as NonOS AT 1.7 does). MemoryNetwork has no TLS and ignores it.
+ * checked, as NonOS AT 1.7 does); `servername`, when given, is the SNI. MemoryNetwork has no TLS
+ * and ignores it.
  *
  * Errors given to onClose start with a code, then ": detail": "dns-failed", "refused",
  * "timeout", "tls-failed", "reset" (anything else the socket reports), so the emulator can choose
@@ -60,6 +61,8 @@ export interface TlsVerify {
   ca?: string;
   /** The name the server certificate must carry (DNS or IP SAN, or CN). */
   checkName?: string;
+  /** SNI to send (default: the target host unless it is an address). */
+  servername?: string;
 }
 
 export interface NetEvents {
@@ -139,8 +142,8 @@ export class NodeNetwork implements NetworkBackend {
     const host = mapped ?? target.host;
     let socket: net.Socket;
     if (target.tls) {
-      const servername = o.tls?.servername ?? (isIp(target.host) ? undefined : target.host);
       const v = target.verify;
+      const servername = v?.servername ?? o.tls?.servername ?? (isIp(target.host) ? undefined : target.host);
       const checkName = v?.checkName;
       socket = tls.connect({
         host,

@@ -19,6 +19,8 @@ export type Cmd =
   | "sslsize"
   | "sslquery"
   | "sslconf"
+  | "sslsni"
+  | "sslccn"
   | "cwjap"
   | "cipstart"
   | "cipclose"
@@ -41,7 +43,7 @@ export const TIMEOUTS = {
 } as const;
 
 /** Start-up commands, in order; the driver skips those that do not apply (dialect, mode, TLS). */
-export const INIT_ORDER: readonly Cmd[] = ["ate0", "gmr", "sysstore", "cwmode", "cipmux", "recvmode", "cipmode", "sslsize", "sslquery", "sslconf"];
+export const INIT_ORDER: readonly Cmd[] = ["ate0", "gmr", "sysstore", "cwmode", "cipmux", "recvmode", "cipmode", "sslsize", "sslquery", "sslconf", "sslsni", "sslccn"];
 
 export function timeoutOf(cmd: Cmd): number {
   switch (cmd) {
@@ -68,6 +70,7 @@ export interface LinkParams {
   readonly port: number;
   readonly tls: boolean;
   readonly tlsVerify?: boolean;
+  readonly tlsServerName?: string;
 }
 
 /** Appends the command line (with its \r\n). `n`: the length for CIPSEND and CIPRECVDATA. */
@@ -105,6 +108,13 @@ export function writeCommand(b: CommandBuffer, cmd: Cmd, p: LinkParams, n: numbe
       break;
     case "sslquery":
       b.text("AT+CIPSSLCCONF?");
+      break;
+    case "sslsni":
+      // The name passed the config's host check: no quote, comma or backslash to escape.
+      b.text('AT+CIPSSLCSNI="').text(p.tlsServerName ?? "").text('"');
+      break;
+    case "sslccn":
+      b.text('AT+CIPSSLCCN="').text(p.tlsServerName ?? "").text('"');
       break;
     case "sslconf":
       // Both families: one argument in single-link mode. 2 = verify the server with the CA in

@@ -36,6 +36,9 @@
  *   Without verification the mode is set to 0, as a 2 kept in the module's flash would otherwise
  *   still apply. AT+CIPSSLCCONF? first: the set (a flash write on 1.7) only when the mode differs. A failed SSL CIPSTART (refused, or a certificate the CA did not sign)
  *   is tls-connect-failed: the module's ERROR (1.7: + CLOSED) does not tell the two apart.
+ *   tlsServerName (2.x): AT+CIPSSLCSNI and AT+CIPSSLCCN carry it (a host given as an address still
+ *   gets its name checked); an ERROR to CIPSSLCCN with verification on refuses the link as
+ *   tls-server-name-unsupported. 1.7 has neither command: a warning, the chain is still checked.
  *   Certificate dates: the module's clock is not set (no SNTP here); Espressif's ESP8266 builds
  *   are not known to check validity periods. Should one, the handshake fails the same way.
  * - Recovery: an unsolicited `ready` re-inits from ATE0 (the module just booted); three silent
@@ -84,6 +87,11 @@ export interface Esp8266Options {
    * (AT+CIPSSLCCONF=2). Default false here; DeviceConfig turns it on with TLS.
    */
   tlsVerify?: boolean;
+  /**
+   * TLS only, ESP-AT 2.x: the name sent as SNI (AT+CIPSSLCSNI) and checked in the certificate
+   * (AT+CIPSSLCCN) instead of `host`. NonOS 1.7 has neither (it checks no name): unused there.
+   */
+  tlsServerName?: string;
   receiveMode: ReceiveMode;
   /** TX ring size in bytes (default 2048). Transport.send refuses what does not fit. */
   txBufferSize?: number;
@@ -208,6 +216,8 @@ export class Esp8266Driver implements Transport {
   private peerClosed = false;
   /** AT+CIPSSLCCONF=2 answered OK (or the module already said 2) since its last reset. */
   private verifyOn = false;
+  /** AT+CIPSSLCCN answered ERROR since the module's last reset (the name cannot be checked). */
+  private nameRefused = false;
   /** The module's SSL client mode as AT+CIPSSLCCONF? reported it (-1: unknown). */
   private sslModeOnModule = -1;
   private lastErrorValue: AtError | undefined;
@@ -580,6 +590,10 @@ export class Esp8266Driver implements Transport {
       this.reportClose("connect-failed", "tls-verify-unsupported", "tls-verify-unsupported: AT+CIPSSLCCONF=2 answered ERROR");
       return;
     }
+    if (this.nameRefused) {
+      this.reportClose("connect-failed", "tls-server-name-unsupported", "tls-server-name-unsupported: AT+CIPSSLCCN answered ERROR");
+      return;
+    }
     this.status("link-opening", this.options.host);
     this.issue("cipstart");
   }
@@ -622,6 +636,7 @@ export class Esp8266Driver implements Transport {
     this.peerClosed = false;
     this.verifyOn = false;
     this.sslModeOnModule = -1;
+    this.nameRefused = false;
     this.ringToWrite = 0;
     this.used = 0;
     this.head = 0;
@@ -646,6 +661,9 @@ export class Esp8266Driver implements Transport {
       case "sslconf":
         // Both families may write the mode to flash on every set: only when it must change.
         return o.tls && this.sslModeOnModule !== (o.tlsVerify ? 2 : 0);
+      case "sslsni":
+      case "sslccn":
+        return o.tls && !!o.tlsServerName && this.dialectValue === "2.x";
       default:
         return true;
     }
@@ -658,6 +676,9 @@ export class Esp8266Driver implements Transport {
         // 1.7 reads passively over TCP only.
         this.mode = "active";
         this.log("warn", "at: passive receive is TCP-only on AT 1.7: using active receive for TLS");
+      }
+      if (cmd === "sslsni" && this.options.tls && this.options.tlsServerName && this.dialectValue === "1.7") {
+        this.log("warn", "at: AT 1.7 sends no SNI and checks no certificate name: tlsServerName is not used");
       }
       if (this.applies(cmd)) {
         this.issue(cmd);
@@ -919,6 +940,15 @@ export class Esp8266Driver implements Transport {
       case "sslquery":
         this.sslModeOnModule = ok ? r.sslMode : -1;
         this.verifyOn = this.options.tlsVerify === true && this.sslModeOnModule === 2;
+        break;
+      case "sslsni":
+        if (!ok) this.log("warn", "at: AT+CIPSSLCSNI answered ERROR: the TLS server name is not sent as SNI");
+        break;
+      case "sslccn":
+        if (!ok && this.options.tlsVerify) {
+          this.nameRefused = true;
+          this.log("error", "at: AT+CIPSSLCCN answered ERROR: the certificate name cannot be checked against tlsServerName");
+        }
         break;
       case "sslconf":
         this.verifyOn = ok && this.options.tlsVerify === true;

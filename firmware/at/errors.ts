@@ -22,6 +22,7 @@ export type AtError =
   | "connect-failed" // CIPSTART ERROR without a reason (2.x prints none)
   | "connect-timeout" // CIPSTART got no answer
   | "tls-connect-failed" // an SSL CIPSTART failed: refused, or the handshake failed (with verification: a certificate the module's CA did not sign, or for another name)
+  | "tls-server-name-unsupported" // tlsServerName and verification asked for, but AT+CIPSSLCCN answered ERROR: no link is tried
   | "tls-verify-unsupported" // verification asked for, but the module's AT firmware answered ERROR to AT+CIPSSLCCONF: no link is tried
   | "send-failed" // SEND FAIL, or ERROR after the data
   | "send-timeout" // no SEND OK / prompt in time

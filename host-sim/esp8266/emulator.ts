@@ -49,6 +49,8 @@
  *   SDK sets no host name). A failed handshake answers like a refused link: 2.x ERROR, 1.7 ERROR
  *   then CLOSED. Bit 1 clear: any certificate is accepted. The mode is kept in flash on 1.7, and
  *   on 2.x with SYSSTORE=1, so it survives a reset. Client certificates (bit 0) are not modelled.
+ *   2.x only (1.7 answers ERROR): AT+CIPSSLCSNI="<name>" (the SNI sent) and AT+CIPSSLCCN="<name>"
+ *   (the name checked instead of the CIPSTART host); lost on reset.
  * - Passthrough: data to the server is packed and sent after 20 ms of silence or 2048 bytes;
  *   `+++` exits when alone (>= 20 ms silence before and after, < 20 ms between the pluses). If
  *   the link drops in passthrough the module prints nothing and redials every second. After the
@@ -280,6 +282,9 @@ export class Esp8266Emulator {
   private sslSize = 0;
   /** AT+CIPSSLCCONF mode in effect (bit 1: verify the server). */
   private sslConf = 0;
+  /** AT+CIPSSLCSNI / AT+CIPSSLCCN (2.x): "" = the CIPSTART host. */
+  private sslSni = "";
+  private sslCn = "";
   private wifi: "down" | "joining" | "connected" | "got-ip" = "down";
   private station: { ssid: string; password: string } | undefined;
   private hadLinkClosed = false;
@@ -362,6 +367,8 @@ export class Esp8266Emulator {
       input: this.input,
       sslSize: this.sslSize,
       sslConf: this.sslConf,
+      sslSni: this.sslSni,
+      sslCn: this.sslCn,
       links: this.links
         .filter((l): l is Link => l !== undefined)
         .map((l) => ({ id: l.id, type: l.type, host: l.host, port: l.port, state: l.state, buffered: l.rxLength })),
@@ -476,6 +483,8 @@ export class Esp8266Emulator {
     this.sysstore = 1;
     this.sslSize = 0;
     this.sslConf = this.savedSslConf;
+    this.sslSni = "";
+    this.sslCn = "";
     this.wifi = "down";
     this.station = undefined;
     this.hadLinkClosed = false;
@@ -664,6 +673,9 @@ export class Esp8266Emulator {
         return this.finish(F.OK);
       case "AT+CIPSSLCCONF":
         return this.sslcconf(kind, set ? args : undefined);
+      case "AT+CIPSSLCSNI":
+      case "AT+CIPSSLCCN":
+        return this.sslName(name, kind, set ? args : undefined);
       case "AT+CIPSTART":
         return this.cipstart(set ? args : undefined);
       case "AT+CIPSEND":
@@ -906,14 +918,30 @@ export class Esp8266Emulator {
     );
   }
 
-  /** How the next SSL link checks the server, from AT+CIPSSLCCONF and the flashed CA. */
+  /** How the next SSL link checks the server, from AT+CIPSSLCCONF, the names set and the flashed CA. */
   private tlsVerify(host: string): TlsVerify {
-    if ((this.sslConf & 2) === 0) return { enabled: false };
+    const sni = this.sslSni ? { servername: this.sslSni } : {};
+    if ((this.sslConf & 2) === 0) return { enabled: false, ...sni };
     return {
       enabled: true,
+      ...sni,
       ...(this.caPem !== undefined ? { ca: this.caPem } : {}),
-      ...(this.dialect === "2.x" ? { checkName: host } : {}),
+      ...(this.dialect === "2.x" ? { checkName: this.sslCn || host } : {}),
     };
+  }
+
+  /** AT+CIPSSLCSNI / AT+CIPSSLCCN (2.x): `="<name>"`, or `=<link>,"<name>"` with CIPMUX=1. */
+  private sslName(name: string, kind: string, args: AtArg[] | undefined): void {
+    if (this.dialect === "1.7") return this.finish(F.ERROR);
+    const sni = name === "AT+CIPSSLCSNI";
+    if (kind === "query") return this.finish(`${name.slice(2)}:0,"${sni ? this.sslSni : this.sslCn}"\r\n${F.OK}`);
+    if (!args) return this.finish(F.ERROR);
+    const a = this.mux && typeof args[0] === "number" ? args.slice(1) : args;
+    const value = a[0];
+    if (a.length !== 1 || typeof value !== "string" || value.length < 1 || value.length > 64) return this.finish(F.ERROR);
+    if (sni) this.sslSni = value;
+    else this.sslCn = value;
+    return this.finish(F.OK);
   }
 
   private linkDown(link: Link, detail: string): void {

@@ -97,6 +97,40 @@ describe("TLS verification", () => {
     });
   }
 
+  it("2.x: tlsServerName goes out as AT+CIPSSLCSNI and AT+CIPSSLCCN before the CIPSTART to the address", () => {
+    const r = rig({ dialect: "2.x" }, { tls: true, tlsVerify: true, host: "183.230.40.16", port: 8883, tlsServerName: "mqttstls.heclouds.com" });
+    r.openLink();
+    const c = r.fake.commands;
+    const start = c.indexOf('AT+CIPSTART="SSL","183.230.40.16",8883');
+    expect(c.indexOf('AT+CIPSSLCSNI="mqttstls.heclouds.com"')).toBeGreaterThan(-1);
+    expect(c.indexOf('AT+CIPSSLCSNI="mqttstls.heclouds.com"')).toBeLessThan(start);
+    expect(c.indexOf('AT+CIPSSLCCN="mqttstls.heclouds.com"')).toBeLessThan(start);
+    expect(c.indexOf('AT+CIPSSLCCN="mqttstls.heclouds.com"')).toBeGreaterThan(-1);
+  });
+
+  it("2.x: an ERROR to AT+CIPSSLCCN with verification is tls-server-name-unsupported, no CIPSTART; without verification only SNI matters", () => {
+    const r = rig({ dialect: "2.x" }, { tls: true, tlsVerify: true, port: 8883, tlsServerName: "broker.example" });
+    r.fake.script("AT+CIPSSLCCN=", ERROR, 5);
+    r.driver.open(r.session);
+    r.until(() => r.session.closes.length > 0);
+    expect(r.driver.lastError).toBe("tls-server-name-unsupported");
+    expect(r.session.closes[0]).toMatchObject({ reason: "connect-failed" });
+    expect(r.fake.commands.some((c) => c.startsWith("AT+CIPSTART"))).toBe(false);
+
+    const q = rig({ dialect: "2.x" }, { tls: true, tlsVerify: false, port: 8883, tlsServerName: "broker.example" });
+    q.fake.script("AT+CIPSSLCCN=", ERROR).script("AT+CIPSSLCSNI=", ERROR);
+    q.openLink();
+    expect(q.fake.logs.some(([level, m]) => level === "warn" && m.includes("SNI"))).toBe(true);
+  });
+
+  it("1.7: tlsServerName is not sent (no such commands; 1.7 checks no name), with a warning; the link still opens", () => {
+    const r = rig({ dialect: "1.7" }, { tls: true, tlsVerify: true, port: 8883, tlsServerName: "mqttstls.heclouds.com" });
+    r.openLink();
+    expect(r.fake.commands.some((c) => c.startsWith("AT+CIPSSLCSNI") || c.startsWith("AT+CIPSSLCCN"))).toBe(false);
+    expect(r.fake.logs.some(([level, m]) => level === "warn" && m.includes("tlsServerName"))).toBe(true);
+    expect(r.driver.linkUp).toBe(true);
+  });
+
   it("plain TCP sends no AT+CIPSSLCCONF", () => {
     const r = rig({ dialect: "2.x" }, { tlsVerify: true });
     r.openLink();

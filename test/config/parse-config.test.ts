@@ -42,7 +42,7 @@ describe("parseConfig defaults", () => {
         tokenLifetimeS: 30 * 24 * 3600,
         farFutureEt: 4102444800,
       },
-      mqtt: { host: "mqtts.heclouds.com", port: 1883, tls: false, tlsVerify: false, keepaliveS: 120, bufferSize: 1024 },
+      mqtt: { host: "mqtts.heclouds.com", port: 1883, tls: false, tlsVerify: false, tlsServerName: "", keepaliveS: 120, bufferSize: 1024 },
       led: { identifier: "led", activeLow: false },
       at: { receiveMode: "passive" },
     });
@@ -66,6 +66,19 @@ describe("parseConfig defaults", () => {
     expect(e.message).toContain("tls");
     fails(base({ tls: "false", tlsVerify: "yes" }), "tlsVerify", "needs-tls");
     fails(base({ tls: true, tlsVerify: "sometimes" }), "tlsVerify", "not-boolean");
+  });
+
+  it("tlsServerName: a host name (or address) of at most 64 characters, with tls only", () => {
+    expect(parseConfig(base({ tls: true })).mqtt.tlsServerName).toBe("");
+    expect(parseConfig(base({ tls: true, host: "183.230.40.16", tlsServerName: " mqttstls.heclouds.com " })).mqtt).toMatchObject({
+      host: "183.230.40.16",
+      tlsServerName: "mqttstls.heclouds.com",
+    });
+    expect(parseConfig(base({ tlsServerName: "" })).mqtt.tlsServerName).toBe("");
+    fails(base({ tlsServerName: "mqttstls.heclouds.com" }), "tlsServerName", "needs-tls");
+    fails(base({ tls: true, tlsServerName: 'a",b' }), "tlsServerName", "bad-format");
+    fails(base({ tls: true, tlsServerName: `${"a".repeat(61)}.com` }), "tlsServerName", "bad-length");
+    expect(parseConfig(base({ tls: true, tlsServerName: `${"a".repeat(60)}.com` })).mqtt.tlsServerName).toHaveLength(64);
   });
 
   it("treats empty strings as absent for optional keys (manifest defaults)", () => {

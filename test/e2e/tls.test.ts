@@ -25,7 +25,9 @@ let broker: OneNetBroker;
 let port = 0;
 /** CONNACKs the broker sent, per device name. */
 const connacks = new Map<string, number>();
-const DEVICES = ["tls-a", "tls-b", "tls-c", "tls-d", "tls-e", "tls-f", "tls-g"];
+const DEVICES = ["tls-a", "tls-b", "tls-c", "tls-d", "tls-e", "tls-f", "tls-g", "tls-h"];
+/** A second TLS listener of the same broker, with a certificate for other.example only. */
+let otherNamePort = 0;
 const bump = (m: Map<string, number>, k: string | undefined) => k && m.set(k, (m.get(k) ?? 0) + 1);
 
 beforeAll(async () => {
@@ -34,6 +36,7 @@ beforeAll(async () => {
   // session or share OneNET's login rate limit.
   broker = new OneNetBroker({ devices: DEVICES.map((deviceName) => ({ productId: SEED_DEVICE.productId, deviceName, key: SEED_DEVICE.key })) });
   port = await broker.listen(0, "127.0.0.1", { key: pki.server.key, cert: pki.server.cert });
+  otherNamePort = await broker.listen(0, "127.0.0.1", { key: pki.wrongName.key, cert: pki.wrongName.cert });
   broker.onEvent((e) => {
     if (e.type === "connack") bump(connacks, e.deviceName);
   });
@@ -44,14 +47,20 @@ afterAll(async () => {
   pki?.cleanup();
 });
 
-async function board(deviceName: string, dialect: Dialect, tlsVerify: boolean, module: { caPem?: string; sslClientConf?: boolean }): Promise<Simulation> {
+async function board(
+  deviceName: string,
+  dialect: Dialect,
+  tlsVerify: boolean,
+  module: { caPem?: string; sslClientConf?: boolean },
+  config: Record<string, unknown> = { port },
+): Promise<Simulation> {
   const sim = await Simulation.create({
     mode: "real",
     dialect,
     deviceName,
-    broker: { host: "127.0.0.1", port },
+    broker: { host: "127.0.0.1", port: Number(config["port"]) },
     cloud: new EmbeddedCloud(broker, SEED_DEVICE.productId, deviceName),
-    config: { tls: true, tlsVerify, port },
+    config: { tls: true, tlsVerify, ...config },
     module,
     keepaliveS: 60,
   });
@@ -145,6 +154,19 @@ describe.concurrent("TLS to a broker with a CA made at test time", () => {
       }
     }, 60_000);
   }
+
+  it("2.x, broker given as an address, tlsServerName names its certificate: SNI and name check use it", async () => {
+    const sim = await board("tls-h", "2.x", true, { caPem: pki.ca.cert }, { host: "127.0.0.1", port: otherNamePort, tlsServerName: "other.example" });
+    try {
+      expect(await until(() => sim.online, 40_000), trail(sim)).toBe(true);
+      expect(sim.emulator.state).toMatchObject({ sslConf: 2, sslSni: "other.example", sslCn: "other.example" });
+      expect(sim.emulator.state.links).toMatchObject([{ type: "SSL", host: "127.0.0.1", port: otherNamePort, state: "open" }]);
+      await ledRoundTrip(sim);
+      expect(secretsIn(sim)).toEqual([]);
+    } finally {
+      await sim.close();
+    }
+  }, 60_000);
 
   it("1.7 build without AT+CIPSSLCCONF and verification on: tls-verify-unsupported, no SSL link ever tried", async () => {
     const sim = await board("tls-g", "1.7", true, { caPem: pki.ca.cert, sslClientConf: false });

@@ -23,9 +23,12 @@ let pki: Pki;
 const servers: tls.Server[] = [];
 let goodPort = 0;
 let wrongNamePort = 0;
+/** The SNI of each connection the servers accepted. */
+const sniSeen: (string | false | null)[] = [];
 
 async function echoServer(pair: KeyPair): Promise<number> {
   const server = tls.createServer({ key: pair.key, cert: pair.cert }, (s) => {
+    sniSeen.push(s.servername);
     s.on("data", (d) => s.write(d));
     s.on("error", () => {});
   });
@@ -116,6 +119,27 @@ describe.each(["1.7", "2.x"] as const)("TLS verification, dialect %s", (dialect)
     const r = make(pki.ca.cert);
     expect(r.cmd("AT+CIPSSLCCONF=2")).toBe(OK);
     expect(await r.cmdUntil(start(8884), FINAL)).toBe(is17 ? `CONNECT\r\n${OK}` : refused);
+  });
+
+  it(`AT+CIPSSLCSNI / AT+CIPSSLCCN: ${is17 ? "1.7 has neither" : "2.x sends the SNI and checks the certificate against that name"}`, async () => {
+    const r = make(pki.ca.cert);
+    expect(r.cmd('AT+CIPSSLCSNI="other.example"')).toBe(is17 ? ERROR : OK);
+    expect(r.cmd('AT+CIPSSLCCN="other.example"')).toBe(is17 ? ERROR : OK);
+    if (is17) return;
+    expect(r.cmd("AT+CIPSSLCCN?")).toBe(`+CIPSSLCCN:0,"other.example"\r\n${OK}`);
+    expect(r.cmd('AT+CIPSSLCCN=""')).toBe(ERROR);
+    expect(r.cmd("AT+CIPSSLCCONF=2")).toBe(OK);
+    const seen = sniSeen.length;
+    // The certificate for other.example, reached under the name mqtts.heclouds.com: taken, as the
+    // name checked is the one set.
+    expect(await r.cmdUntil(start(8884), FINAL)).toBe(`CONNECT\r\n${OK}`);
+    expect(sniSeen.slice(seen)).toEqual(["other.example"]);
+    expect(await r.cmdIo("AT+CIPCLOSE")).toBe(`CLOSED\r\n${OK}`);
+    // The right certificate now fails: it does not carry the name set.
+    expect(await r.cmdUntil(start(), FINAL)).toBe(refused);
+    // A reset forgets both names.
+    r.cmd("AT+RST", 1000);
+    expect(r.esp.state).toMatchObject({ sslSni: "", sslCn: "" });
   });
 
   it(`the mode ${is17 ? "is kept in flash across a reset" : "survives a reset with SYSSTORE=1 only"}`, () => {
