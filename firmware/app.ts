@@ -102,6 +102,7 @@ export class LedDevice {
       port: config.mqtt.port,
       tls: config.mqtt.tls,
       tlsVerify: config.mqtt.tlsVerify,
+      tlsServerName: config.mqtt.tlsServerName,
       receiveMode: config.at.receiveMode,
       // Room for the largest packet the session may send (plus acks queued behind it).
       txBufferSize: Math.max(2048, config.mqtt.bufferSize + 64),
