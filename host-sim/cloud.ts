@@ -90,7 +90,7 @@ export class MqttCloud implements CloudSide {
 
   /** Connects to `url` (e.g. mqtt://127.0.0.1:1883) as the cloud side of one device. */
   static async connect(url: string, productId: string, deviceName: string): Promise<MqttCloud> {
-    const client = await mqtt.connectAsync(url, { clientId: `onenet-led-cloud-${process.pid}`, reconnectPeriod: 500, connectTimeout: 5000 });
+    const client = await mqtt.connectAsync(url, { clientId: `onenet-led-cloud-${process.pid}-${Math.random().toString(36).slice(2, 8)}`, reconnectPeriod: 500, connectTimeout: 5000 });
     const cloud = new MqttCloud(client, productId, deviceName);
     await client.subscribeAsync(`$sys/${productId}/${deviceName}/thing/#`, { qos: 0 });
     return cloud;
