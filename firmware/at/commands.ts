@@ -21,6 +21,7 @@ export type Cmd =
   | "sslconf"
   | "sslsni"
   | "sslccn"
+  | "sntp"
   | "cwjap"
   | "cipstart"
   | "cipclose"
@@ -43,7 +44,7 @@ export const TIMEOUTS = {
 } as const;
 
 /** Start-up commands, in order; the driver skips those that do not apply (dialect, mode, TLS). */
-export const INIT_ORDER: readonly Cmd[] = ["ate0", "gmr", "sysstore", "cwmode", "cipmux", "recvmode", "cipmode", "sslsize", "sslquery", "sslconf", "sslsni", "sslccn"];
+export const INIT_ORDER: readonly Cmd[] = ["ate0", "gmr", "sysstore", "cwmode", "cipmux", "recvmode", "cipmode", "sslsize", "sslquery", "sslconf", "sslsni", "sslccn", "sntp"];
 
 export function timeoutOf(cmd: Cmd): number {
   switch (cmd) {
@@ -115,6 +116,10 @@ export function writeCommand(b: CommandBuffer, cmd: Cmd, p: LinkParams, n: numbe
       break;
     case "sslccn":
       b.text('AT+CIPSSLCCN="').text(p.tlsServerName ?? "").text('"');
+      break;
+    case "sntp":
+      // Both families: enable, UTC, the firmware's default servers (cn.ntp.org.cn, ...).
+      b.text("AT+CIPSNTPCFG=1,0");
       break;
     case "sslconf":
       // Both families: one argument in single-link mode. 2 = verify the server with the CA in

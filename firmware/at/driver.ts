@@ -25,7 +25,8 @@
  *   AT+CIPSEND=<n>, prompt, exactly n bytes, SEND OK. In transparent mode the ring streams raw.
  * - Start-up: reset (RST pin if wired, else AT+RST) and `ready` (or probe with AT), ATE0, AT+GMR
  *   (dialect), AT+SYSSTORE=0 (2.x), AT+CWMODE=1, AT+CIPMUX=0, receive mode (AT+CIPRECVMODE=1 or
- *   AT+CIPMODE=1), AT+CIPSSLSIZE=4096 (1.7 + TLS), AT+CIPSSLCCONF (TLS); then AT+CWJAP (when WiFi
+ *   AT+CIPMODE=1), AT+CIPSSLSIZE=4096 (1.7 + TLS), AT+CIPSSLCCONF (TLS), AT+CIPSSLCSNI/CCN
+ *   (2.x, tlsServerName), AT+CIPSNTPCFG (verification); then AT+CWJAP (when WiFi
  *   is not up) and AT+CIPSTART. open() with the module initialised and WiFi up goes straight to
  *   AT+CIPSTART.
  * - TLS verification (options.tlsVerify): AT+CIPSSLCCONF=2 makes the module check the server's
@@ -34,13 +35,16 @@
  *   its SDK sets no host name). A module that answers ERROR to it cannot verify: every open() then
  *   ends with tls-verify-unsupported and no CIPSTART, never an unverified link in its place.
  *   Without verification the mode is set to 0, as a 2 kept in the module's flash would otherwise
- *   still apply. AT+CIPSSLCCONF? first: the set (a flash write on 1.7) only when the mode differs. A failed SSL CIPSTART (refused, or a certificate the CA did not sign)
- *   is tls-connect-failed: the module's ERROR (1.7: + CLOSED) does not tell the two apart.
+ *   still apply. AT+CIPSSLCCONF? first: the set (a flash write on 1.7) only when the mode
+ *   differs. A failed SSL CIPSTART (refused, or a certificate the CA did not sign) is
+ *   tls-connect-failed: the module's ERROR (1.7: + CLOSED) does not tell the two apart.
  *   tlsServerName (2.x): AT+CIPSSLCSNI and AT+CIPSSLCCN carry it (a host given as an address still
  *   gets its name checked); an ERROR to CIPSSLCCN with verification on refuses the link as
  *   tls-server-name-unsupported. 1.7 has neither command: a warning, the chain is still checked.
- *   Certificate dates: the module's clock is not set (no SNTP here); Espressif's ESP8266 builds
- *   are not known to check validity periods. Should one, the handshake fails the same way.
+ *   Certificate dates: builds whose mbedTLS checks validity periods need the module's clock, so
+ *   with verification SNTP is turned on (AT+CIPSNTPCFG=1,0, as Espressif's own CIPSSLCCONF
+ *   examples do) during init; it syncs once WiFi is up. Nothing waits for it: a handshake made
+ *   before the first sync fails as tls-connect-failed and the session's next try succeeds.
  * - Recovery: an unsolicited `ready` re-inits from ATE0 (the module just booted); three silent
  *   timeouts in a row (no byte from the module meanwhile) mark it unresponsive and reset it. Link loss (CLOSED, WIFI DISCONNECT, SEND FAIL,
  *   reset, unresponsive) is reported through onClose with its LinkDownReason; the session owns the
@@ -664,6 +668,8 @@ export class Esp8266Driver implements Transport {
       case "sslsni":
       case "sslccn":
         return o.tls && !!o.tlsServerName && this.dialectValue === "2.x";
+      case "sntp":
+        return o.tls && o.tlsVerify === true;
       default:
         return true;
     }
@@ -943,6 +949,9 @@ export class Esp8266Driver implements Transport {
         break;
       case "sslsni":
         if (!ok) this.log("warn", "at: AT+CIPSSLCSNI answered ERROR: the TLS server name is not sent as SNI");
+        break;
+      case "sntp":
+        if (!ok) this.log("warn", "at: AT+CIPSNTPCFG answered ERROR: the module's clock stays unset (a build that checks certificate dates will refuse)");
         break;
       case "sslccn":
         if (!ok && this.options.tlsVerify) {

@@ -271,6 +271,7 @@ export class FakeModule {
       return this.reply(OK);
     }
     if (line.startsWith('AT+CIPSSLCSNI="') || line.startsWith('AT+CIPSSLCCN="')) return this.reply(v2 ? OK : ERROR);
+    if (line === "AT+CIPSNTPCFG=1,0") return this.reply(OK);
     if (line === "AT+CIPSSLCCONF?") return this.reply(v2 ? `+CIPSSLCCONF:0,${this.sslMode},0,0\r\n${OK}` : `+CIPSSLCCONF:${this.sslMode}\r\n${OK}`);
     if (line === "AT+CIPRECVMODE=1") {
       this.recvMode = 1;

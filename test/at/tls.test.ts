@@ -21,6 +21,9 @@ describe("TLS verification", () => {
       expect(conf).toBeGreaterThan(-1);
       expect(start).toBeGreaterThan(conf);
       expect(c.includes("AT+CIPSSLCCONF=0")).toBe(false);
+      // SNTP on for certificate dates, before the handshake.
+      expect(c.indexOf("AT+CIPSNTPCFG=1,0")).toBeGreaterThan(-1);
+      expect(c.indexOf("AT+CIPSNTPCFG=1,0")).toBeLessThan(start);
       if (dialect === "1.7") expect(c.indexOf("AT+CIPSSLSIZE=4096")).toBeLessThan(start);
       expect(r.driver.linkUp).toBe(true);
     });
@@ -31,6 +34,7 @@ describe("TLS verification", () => {
       r.openLink();
       expect(r.fake.commands.includes("AT+CIPSSLCCONF=0")).toBe(true);
       expect(r.fake.commands.includes("AT+CIPSSLCCONF=2")).toBe(false);
+      expect(r.fake.commands.some((c) => c.startsWith("AT+CIPSNTPCFG"))).toBe(false);
     });
 
     it(`${dialect}: the mode already right: no set (each one may be a flash write), across module resets too`, () => {
@@ -128,6 +132,14 @@ describe("TLS verification", () => {
     r.openLink();
     expect(r.fake.commands.some((c) => c.startsWith("AT+CIPSSLCSNI") || c.startsWith("AT+CIPSSLCCN"))).toBe(false);
     expect(r.fake.logs.some(([level, m]) => level === "warn" && m.includes("tlsServerName"))).toBe(true);
+    expect(r.driver.linkUp).toBe(true);
+  });
+
+  it("an ERROR to AT+CIPSNTPCFG is a warning, not a refusal", () => {
+    const r = rig({ dialect: "1.7" }, { tls: true, tlsVerify: true, port: 8883 });
+    r.fake.script("AT+CIPSNTPCFG=", ERROR);
+    r.openLink();
+    expect(r.fake.logs.some(([level, m]) => level === "warn" && m.includes("AT+CIPSNTPCFG"))).toBe(true);
     expect(r.driver.linkUp).toBe(true);
   });
 
