@@ -24,6 +24,7 @@ import type { ReceiveMode } from "../../firmware/config.js";
 import type { Dialect } from "../esp8266/emulator.js";
 import { Simulation, type SimEvent } from "../sim.js";
 import { seededRandom } from "../uart.js";
+import { FAULTS, injectFault } from "./inject.js";
 
 export interface ScheduleOptions {
   /** Board time with faults and commands (default 10 minutes). */
@@ -45,7 +46,6 @@ export interface ScheduleResult {
   connects: number;
 }
 
-const FAULTS = ["wifi-drop", "tcp-close", "reset-module", "broker-restart", "uart-noise", "busy", "send-fail", "blackhole", "connack-refused"] as const;
 
 /** The longest time back online may take after the last fault: the session's normal back-off cap
  * (60 s, plus jitter), a WiFi join and a connect, with margin; a CONNACK 4/5 refusal uses the long
@@ -100,51 +100,10 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
       }
       const fault = pick(FAULTS);
       result.faults[fault] = (result.faults[fault] ?? 0) + 1;
-      if (fault === "uart-noise" || fault === "busy" || fault === "send-fail" || fault === "connack-refused") sim.recordFault(fault);
       lastFaultAt = sim.clock.now();
-      switch (fault) {
-        case "wifi-drop":
-          sim.wifiDrop(1_000 + Math.floor(random() * 30_000));
-          break;
-        case "tcp-close":
-          sim.tcpClose();
-          break;
-        case "reset-module":
-          sim.resetModule();
-          break;
-        case "broker-restart":
-          // In-process links are refused for the down time in board time; the returned promise
-          // only concerns TCP listeners, which this bench has none of.
-          void sim.brokerRestart(1_000 + Math.floor(random() * 10_000));
-          break;
-        case "uart-noise": {
-          const rate = 0.0005 + random() * 0.005;
-          const ms = 2_000 + Math.floor(random() * 20_000);
-          sim.uart.setFaults({ dropRate: rate, corruptRate: rate, seed: seed + sets.length });
-          sim.clock.setTimeout(() => sim.uart.setFaults({}), ms);
-          noise.push([sim.clock.now(), sim.clock.now() + ms]);
-          break;
-        }
-        case "busy":
-          sim.emulator.busyBurst(200 + Math.floor(random() * 3_000));
-          break;
-        case "send-fail":
-          // A send failing on a live link; injected while offline, failures would pile up for the
-          // next connects, which is not the fault under test.
-          if (sim.online) sim.emulator.failNextSend(1 + Math.floor(random() * 2));
-          break;
-        case "blackhole":
-          sim.blackhole(5_000 + Math.floor(random() * keepaliveS * 2_000));
-          break;
-        case "connack-refused": {
-          const code = random() < 0.8 ? 3 : 4;
-          if (code === 4) refusedLong = true;
-          sim.broker!.refuseNextConnects(code);
-          // Refusals wait for the next connect: force one.
-          sim.tcpClose();
-          break;
-        }
-      }
+      const left = injectFault(sim, fault, random, keepaliveS);
+      if (left.noise) noise.push(left.noise);
+      if (left.refusedLong) refusedLong = true;
     }
 
     // The faults stop: every injected condition is lifted.

@@ -8,6 +8,7 @@
 import { intOption, parseArgs, UsageError } from "../cli/args.js";
 import { Simulation } from "../sim.js";
 import { seededRandom } from "../uart.js";
+import { FAULTS, injectFault } from "./inject.js";
 
 export interface SoakResult {
   days: number;
@@ -23,7 +24,8 @@ export interface SoakResult {
   realSeconds: number;
 }
 
-const FAULTS = ["wifi-drop", "tcp-close", "reset-module", "broker-restart", "busy", "send-fail", "blackhole"] as const;
+/** The campaign's faults but UART noise: the soak's checks need a clean wire. */
+const SOAK_FAULTS = FAULTS.filter((fault) => fault !== "uart-noise" && fault !== "connack-refused");
 
 export async function soak(days: number, seed: number, onDay?: (day: number, result: SoakResult) => void): Promise<SoakResult> {
   const started = Date.now();
@@ -35,12 +37,16 @@ export async function soak(days: number, seed: number, onDay?: (day: number, res
   // The keepalive, the back-off and a WiFi rejoin may take a few minutes to heal a fault.
   let lastFault = Number.NEGATIVE_INFINITY;
   const faultNear = (t: number) => t - lastFault < 5 * 60_000;
+  // Stalled-path windows (wall time as the broker stamps it): [from, to].
+  const stalls: [number, number][] = [];
   // Inbound packet times per connection, as the broker saw them: the keepalive check.
   const lastPacket = new Map<number, number>();
   sim.broker!.onEvent((event) => {
     if (event.type === "packet" && event.dir === "in") {
       const previous = lastPacket.get(event.conn);
-      if (previous !== undefined) {
+      // While the path is stalled the device's PINGREQs wait in the network: not a missed keepalive.
+      const stalled = previous !== undefined && stalls.some(([from, to]) => previous <= to && event.t >= from);
+      if (previous !== undefined && !stalled) {
         const gap = event.t - previous;
         result.longestGapMs = Math.max(result.longestGapMs, gap);
         if (gap > keepaliveS * 1000) result.keepaliveGapsOver++;
@@ -63,7 +69,9 @@ export async function soak(days: number, seed: number, onDay?: (day: number, res
       if (m % 60 === 30) {
         result.faults++;
         lastFault = sim.clock.now();
-        inject(sim, FAULTS[Math.floor(random() * FAULTS.length)], random, keepaliveS);
+        const fault = SOAK_FAULTS[Math.floor(random() * SOAK_FAULTS.length)];
+        injectFault(sim, fault, random, keepaliveS);
+        if (fault === "blackhole") stalls.push([sim.clock.wallTime(), sim.clock.wallTime() + 5_000 + keepaliveS * 2_000]);
         continue;
       }
       if (sim.online && !faultNear(sim.clock.now())) {
@@ -90,32 +98,6 @@ export async function soak(days: number, seed: number, onDay?: (day: number, res
     await sim.close();
   }
 
-}
-
-function inject(sim: Simulation, fault: (typeof FAULTS)[number], random: () => number, keepaliveS: number): void {
-  switch (fault) {
-    case "wifi-drop":
-      sim.wifiDrop(5_000 + Math.floor(random() * 60_000));
-      break;
-    case "tcp-close":
-      sim.tcpClose();
-      break;
-    case "reset-module":
-      sim.resetModule();
-      break;
-    case "broker-restart":
-      void sim.brokerRestart(2_000 + Math.floor(random() * 10_000));
-      break;
-    case "busy":
-      sim.emulator.busyBurst(500 + Math.floor(random() * 3_000));
-      break;
-    case "send-fail":
-      sim.emulator.failNextSend(1);
-      break;
-    case "blackhole":
-      sim.blackhole(10_000 + Math.floor(random() * keepaliveS * 1_000));
-      break;
-  }
 }
 
 /** The verdict lines for a soak result: empty when every check held. */
