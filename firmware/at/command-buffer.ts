@@ -2,6 +2,7 @@
  * One preallocated buffer AT command lines are built in: no strings are concatenated per command
  * (AT+CIPSEND=<n> goes out for every packet). Text is written as UTF-8, so Chinese SSIDs work.
  */
+import { charCodeAt } from "../mqtt/utf8.js";
 
 const BACKSLASH = 92;
 
@@ -29,10 +30,13 @@ export class CommandBuffer {
 
   /** Appends `text` as UTF-8; with `escape`, `"`, `,` and `\` get a `\` first (CWJAP quoting). */
   text(text: string, escape = false): this {
-    for (let i = 0; i < text.length; i++) {
-      let c = text.charCodeAt(i);
-      if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-        const low = text.charCodeAt(i + 1);
+    // On XS, `text.length` and `text.charCodeAt(i)` allocate a wrapper each time; the length read
+    // once and charCodeAt.call do not (see firmware/mqtt/utf8.ts).
+    const length = text.length;
+    for (let i = 0; i < length; i++) {
+      let c = charCodeAt.call(text, i);
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < length) {
+        const low = charCodeAt.call(text, i + 1);
         if (low >= 0xdc00 && low <= 0xdfff) {
           c = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00);
           i++;

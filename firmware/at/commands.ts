@@ -30,7 +30,8 @@ export type Cmd =
   | "recvdata";
 
 /** Milliseconds a command (or a wait) may take before it counts as timed out. */
-export const TIMEOUTS = {
+// Frozen so a preloaded build keeps them in flash instead of copying them to RAM.
+export const TIMEOUTS = Object.freeze({
   at: 2000,
   cwjap: 20000,
   // The module gives up on its own after ~10 s and says so: wait longer than that so its answer
@@ -41,10 +42,10 @@ export const TIMEOUTS = {
   ready: 10000,
   close: 5000,
   recvData: 5000,
-} as const;
+} as const);
 
 /** Start-up commands, in order; the driver skips those that do not apply (dialect, mode, TLS). */
-export const INIT_ORDER: readonly Cmd[] = ["ate0", "gmr", "sysstore", "cwmode", "cipmux", "recvmode", "cipmode", "sslsize", "sslquery", "sslconf", "sslsni", "sslccn", "sntp"];
+export const INIT_ORDER: readonly Cmd[] = Object.freeze<Cmd[]>(["ate0", "gmr", "sysstore", "cwmode", "cipmux", "recvmode", "cipmode", "sslsize", "sslquery", "sslconf", "sslsni", "sslccn", "sntp"]);
 
 export function timeoutOf(cmd: Cmd): number {
   switch (cmd) {
