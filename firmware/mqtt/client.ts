@@ -371,6 +371,8 @@ export class MqttClient {
       if (state === "closing") {
         this.linkDown(this.closeReason, this.closeDetail, this.closeRetry);
       } else {
+        // A packet cut off by the close is reported (truncated-packet), not silently forgotten.
+        if (this.decoder.pending) this.decoder.end(this.sink);
         if (!this.sessionUp) this.report("connect-failed", detail ? `${reason}: ${detail}` : reason);
         this.linkDown(reason, detail, RETRY_NORMAL);
       }

@@ -122,6 +122,17 @@ describe("MqttClient malformed server packets", () => {
     });
   }
 
+  it("a packet cut off by the server closing the link is reported (truncated-packet), never delivered", () => {
+    const rig = online();
+    rig.server.sendRaw([0x30, 0x06, 0x00, 0x01, 0x61]); // 3 of the PUBLISH's 6 bytes
+    rig.clock.advance(10);
+    rig.transport.drop("closed-by-peer");
+    rig.clock.advance(10);
+    expect(rig.handler.errors.map((e) => `${e.code}:${e.detail}`)).toEqual(["packet-dropped:truncated-packet"]);
+    expect(rig.handler.messages).toHaveLength(0);
+    expect(rig.clock.runUntilTrue(() => rig.client.online, 120_000)).toBe(true);
+  });
+
   it("a packet before CONNACK is a protocol error", () => {
     const rig = makeRig();
     rig.server.answerConnect = false;
