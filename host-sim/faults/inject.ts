@@ -11,6 +11,8 @@ export type Fault = (typeof FAULTS)[number];
 export interface Injected {
   /** A UART noise window [from, to] (board time). */
   noise?: [number, number];
+  /** A stalled path [from, to] (board time): bytes held in the network, lost if the link dies first. */
+  stall?: [number, number];
   /** A CONNACK refusal that sends the session into its long back-off. */
   refusedLong?: boolean;
 }
@@ -48,11 +50,15 @@ export function injectFault(sim: Simulation, fault: Fault, random: () => number,
       // next connects, which is not the fault under test.
       if (sim.online) sim.emulator.failNextSend(1 + Math.floor(random() * 2));
       return {};
-    case "blackhole":
+    case "blackhole": {
+      const ms = 5_000 + Math.floor(random() * keepaliveS * 2_000);
       sim.gate.blackhole = true;
-      sim.clock.setTimeout(() => (sim.gate.blackhole = false), 5_000 + Math.floor(random() * keepaliveS * 2_000));
-      return {};
+      sim.clock.setTimeout(() => (sim.gate.blackhole = false), ms);
+      return { stall: [sim.clock.now(), sim.clock.now() + ms] };
+    }
     case "connack-refused": {
+      // Like send-fail: refusals injected while offline would pile up for the coming connects.
+      if (!sim.online) return {};
       const code = random() < 0.8 ? 3 : 4;
       sim.broker!.refuseNextConnects(code);
       // A refusal waits for the next connect: force one.
