@@ -21,7 +21,7 @@
  * All buffers are allocated here, once; handling a message allocates nothing. Nothing throws out of
  * a callback: the session catches and reports, and the app reports through the observer and log.
  */
-import type { Board } from "./board.js";
+import type { Board, BoardTimer } from "./board.js";
 import type { DeviceConfig } from "./config.js";
 import { Esp8266Driver, type LinkStatus } from "./at/driver.js";
 import { MqttClient, type ClientError, type ClientState, type OfflineReason, type TopicBytes } from "./mqtt/client.js";
@@ -52,6 +52,11 @@ export interface LedDeviceObserver {
   app?(event: AppEvent, detail: string): void;
 }
 
+/** After a refused subscription, the session is restarted to subscribe again: first after a minute,
+ * doubling up to half an hour (a refusal by mistake heals; a permanent one does not hammer OneNET). */
+const RESUBSCRIBE_FIRST_MS = 60_000;
+const RESUBSCRIBE_MAX_MS = 30 * 60_000;
+
 export class LedDevice {
   readonly driver: Esp8266Driver;
   readonly client: MqttClient;
@@ -72,6 +77,10 @@ export class LedDevice {
   private readonly invokeReplyTopic: TopicBytes;
   private ledOn = false;
   private postPending = false;
+  /** A thing topic was refused (SUBACK 0x80) in this session: without it the device is deaf to part of the cloud. */
+  private refusedThisSession = false;
+  private resubscribeDelayMs = RESUBSCRIBE_FIRST_MS;
+  private readonly resubscribeTimer: BoardTimer;
   private lastPostId = 0;
   private started = false;
 
@@ -109,6 +118,11 @@ export class LedDevice {
       onStatus: (status, detail) => this.observer.link?.(status, detail),
     });
 
+    this.resubscribeTimer = board.clock.createTimer(() => {
+      this.board.log("warn", "a thing topic was refused: reconnecting to subscribe again");
+      this.client.stop();
+      if (this.started) this.client.start();
+    });
     const prefix = this.topics.topicString("property/set").slice(0, -"property/set".length);
     const clock = board.clock;
     this.client = new MqttClient(
@@ -134,6 +148,7 @@ export class LedDevice {
       {
         onOnline: () => this.onOnline(),
         onOffline: (reason, detail) => {
+          this.refusedThisSession = false;
           this.board.log("warn", `offline: ${reason}${detail ? ` (${detail})` : ""}`);
           this.observer.offline?.(reason, detail);
         },
@@ -142,6 +157,11 @@ export class LedDevice {
           if (this.postPending) this.postState();
         },
         onError: (code, detail) => {
+          if (code === "suback-refused" && !this.refusedThisSession) {
+            this.refusedThisSession = true;
+            this.resubscribeTimer.schedule(this.resubscribeDelayMs);
+            this.resubscribeDelayMs = Math.min(RESUBSCRIBE_MAX_MS, this.resubscribeDelayMs * 2);
+          }
           this.board.log("error", `mqtt: ${code}${detail ? ` (${detail})` : ""}`);
           this.observer.error?.(code, detail);
         },
@@ -165,6 +185,7 @@ export class LedDevice {
 
   stop(): void {
     this.started = false;
+    this.resubscribeTimer.cancel();
     this.client.stop();
   }
 
@@ -189,6 +210,10 @@ export class LedDevice {
   }
 
   private onOnline(): void {
+    if (!this.refusedThisSession) {
+      this.resubscribeTimer.cancel();
+      this.resubscribeDelayMs = RESUBSCRIBE_FIRST_MS;
+    }
     this.board.log("info", "online");
     this.observer.online?.();
     this.postState();

@@ -23,6 +23,7 @@
 //   close(): Promise<void>
 //   kick(productId, deviceName): boolean       close the device's link (a "tcp-close" from the cloud)
 //   refuseNextConnects(...codes)               fault injection: refuse the next CONNECTs with these CONNACK codes
+//   refuseNextSubscription(suffix)             fault injection: SUBACK 0x80 for the next filter ending in suffix
 // Cloud side
 //   setProperty(productId, deviceName, params: Record<string, unknown>): string   property/set QoS 0; the id.
 //       Also records the values as desired (version + 1), which property/desired/get returns; so a set sent
@@ -171,6 +172,7 @@ class RuleViolation extends Error {}
 
 export class OneNetBroker {
   private readonly injectedRefusals: number[] = [];
+  private readonly injectedSubscribeRefusals: string[] = [];
   private readonly aedes: Aedes;
   private readonly readyPromise: Promise<void>;
   private isReady = false;
@@ -504,6 +506,12 @@ export class OneNetBroker {
 
   private authorizeSubscribe(client: Client, sub: Subscription, cb: (err: Error | null, sub?: Subscription | null) => void): void {
     const link = this.linkOf.get(client.conn);
+    const injected = this.injectedSubscribeRefusals.findIndex((suffix) => sub.topic.endsWith(suffix));
+    if (injected >= 0) {
+      this.injectedSubscribeRefusals.splice(injected, 1);
+      cb(null, null);
+      return;
+    }
     if (!link || !subscriptionAllowed(sub.topic, link.productId ?? "", link.deviceName ?? "")) {
       cb(null, null);
       return;
@@ -852,6 +860,11 @@ export class OneNetBroker {
   /** Fault injection: the next CONNECTs (any device) are refused with these CONNACK codes, in order. */
   refuseNextConnects(...codes: (1 | 2 | 3 | 4 | 5)[]): void {
     this.injectedRefusals.push(...codes);
+  }
+
+  /** Fault injection: the next subscription to a filter ending in `suffix` is refused (SUBACK 0x80). */
+  refuseNextSubscription(suffix: string): void {
+    this.injectedSubscribeRefusals.push(suffix);
   }
 
   restart(downMs = 2000): Promise<void> {

@@ -123,6 +123,24 @@ describe("the board on OneNET through the emulated ESP8266", () => {
     expect(postedValues(s).at(-1)).toBe(true);
   });
 
+  it("subscribes again when a thing topic was refused, so a get is answered after all", async () => {
+    sim = await Simulation.create();
+    const s = sim;
+    s.broker!.refuseNextSubscription("thing/property/get");
+    s.start();
+    expect(await s.runUntil(() => s.online, 120_000)).toBe(true);
+    expect(s.events.some((e) => e.type === "error" && e.code === "suback-refused")).toBe(true);
+    const lost = await s.getLed();
+    await s.runFor(5_000);
+    expect(s.replyTo(lost)).toBeUndefined(); // deaf to property/get for now
+    // Within the first retry delay (a minute) the session is restarted and subscribes again.
+    const connects = s.device.client.stats.connects;
+    expect(await s.runUntil(() => s.online && s.device.client.stats.connects > connects, 90_000)).toBe(true);
+    const id = await s.getLed();
+    expect(await s.runUntil(() => s.replyTo(id) !== undefined, 5_000)).toBe(true);
+    expect(s.replyTo(id)!.json).toMatchObject({ id, code: 200, data: { led: false } });
+  });
+
   const faults: [string, (s: Simulation) => Promise<void> | void][] = [
     ["WiFi drop", (s) => s.wifiDrop(10_000)],
     ["TCP closed by the server", (s) => s.tcpClose()],
