@@ -62,7 +62,21 @@ export function replyTopicFor(kind: DevicePublishKind, productId: string, device
   }
 }
 
-/** Only the device's own thing topics; `$sys/{pid}/{dev}/#` and anything wider is refused. */
+/** Every topic the cloud sends a device, after `thing/` (a service id stands for any). */
+const DOWNLINK_TOPICS = [
+  "property/set",
+  "property/get",
+  "property/post/reply",
+  "event/post/reply",
+  "property/desired/get/reply",
+  "property/desired/delete/reply",
+  "service/x/invoke",
+];
+
+/**
+ * Only the device's own thing topics: a filter must be able to match something the cloud sends
+ * (a misspelt topic is refused, not silently granted); `$sys/{pid}/{dev}/#` and wider are refused.
+ */
 export function subscriptionAllowed(filter: string, productId: string, deviceName: string): boolean {
   const prefix = thingPrefix(productId, deviceName);
   if (!filter.startsWith(prefix)) return false;
@@ -77,7 +91,9 @@ export function subscriptionAllowed(filter: string, productId: string, deviceNam
       return false;
     }
   }
-  return true;
+  // Any service id stands where the samples say "x".
+  const sample = levels[0] === "service" && levels.length > 1 && levels[1] !== "+" && levels[1] !== "#" ? ["service", "x", ...levels.slice(2)].join("/") : rest;
+  return DOWNLINK_TOPICS.some((topic) => topicMatches(sample, topic));
 }
 
 export function topicMatches(filter: string, topic: string): boolean {
