@@ -168,7 +168,7 @@ interface SimInternals {
   emit(event: SimEvent): void;
 }
 
-/** The Simulation with the XS device in place of the Node one (see test/xs/sim-xs.ts). */
+/** The Simulation with the XS device in place of the Node one (see host-sim/xs/sim-device.ts). */
 function attachXs(sim: Simulation): XsLedDevice {
   const hostBoard = sim.board;
   const board: Board = {

@@ -9,6 +9,8 @@ import { intOption, parseArgs, UsageError } from "../cli/args.js";
 import { Simulation } from "../sim.js";
 import { seededRandom } from "../uart.js";
 import { FAULTS, injectFault } from "./inject.js";
+import { liveSlots } from "../xs/board-host.js";
+import { useXsDevice } from "../xs/sim-device.js";
 
 export interface SoakResult {
   days: number;
@@ -20,6 +22,8 @@ export interface SoakResult {
   keepaliveGapsOver: number;
   longestGapMs: number;
   heapMb: number[];
+  /** With `xs`: the firmware's live XS heap slots after a GC, each day. */
+  xsSlots: number[];
   exceptions: number;
   realSeconds: number;
 }
@@ -27,12 +31,19 @@ export interface SoakResult {
 /** The campaign's faults but UART noise: the soak's checks need a clean wire. */
 const SOAK_FAULTS = FAULTS.filter((fault) => fault !== "uart-noise" && fault !== "connack-refused");
 
-export async function soak(days: number, seed: number, onDay?: (day: number, result: SoakResult) => void): Promise<SoakResult> {
+export async function soak(
+  days: number,
+  seed: number,
+  onDay?: (day: number, result: SoakResult) => void,
+  options: { xs?: boolean } = {},
+): Promise<SoakResult> {
   const started = Date.now();
   const random = seededRandom(seed);
   const keepaliveS = 60;
   const sim = await Simulation.create({ keepaliveS, seed, receiveMode: "passive" });
-  const result: SoakResult = { days, sets: 0, faults: 0, connects: 0, unanswered: [], wrongLed: 0, keepaliveGapsOver: 0, longestGapMs: 0, heapMb: [], exceptions: 0, realSeconds: 0 };
+  // On XS: the firmware runs in the real engine; its live heap is read after a GC each day.
+  const xs = options.xs ? useXsDevice(sim) : undefined;
+  const result: SoakResult = { days, sets: 0, faults: 0, connects: 0, unanswered: [], wrongLed: 0, keepaliveGapsOver: 0, longestGapMs: 0, heapMb: [], xsSlots: [], exceptions: 0, realSeconds: 0 };
   const gc = (globalThis as { gc?: () => void }).gc;
   // The keepalive, the back-off and a WiFi rejoin may take a few minutes to heal a fault.
   let lastFault = Number.NEGATIVE_INFINITY;
@@ -85,7 +96,10 @@ export async function soak(days: number, seed: number, onDay?: (day: number, res
       if (m % (24 * 60) === 0) {
         gc?.();
         result.heapMb.push(Math.round((process.memoryUsage().heapUsed / 1e6) * 10) / 10);
-        result.connects = sim.device.client.stats.connects;
+        if (xs) result.xsSlots.push(liveSlots(xs.worker));
+        // On XS, reading the session's counters evaluates a script, and xsnap keeps a slot per
+        // evaluation: read them once at the end instead, so the daily heap figure is the firmware's.
+        else result.connects = sim.device.client.stats.connects;
         result.exceptions = sim.clock.errors.length;
         onDay?.(m / (24 * 60), result);
       }
@@ -109,20 +123,30 @@ export function soakFailures(result: SoakResult): string[] {
   if (result.exceptions) failures.push(`${result.exceptions} exceptions escaped to the event loop`);
   const heap = result.heapMb;
   if (heap.length >= 3 && heap[heap.length - 1] - heap[1] > 20) failures.push(`heap grew from ${heap[1]} MB (day 2) to ${heap[heap.length - 1]} MB`);
+  // XS counts are exact: the firmware's live heap must not grow from one day to the next.
+  const slots = result.xsSlots;
+  if (slots.some((n) => n > slots[0])) failures.push(`XS live heap grew: ${slots.join(" -> ")} slots`);
   return failures;
 }
 
 async function main(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ["days", "seed"] });
+  const args = parseArgs(argv, { values: ["days", "seed"], flags: ["xs"] });
   if (args.has("help")) {
-    console.log("usage: npm run soak -- [--days N (7)] [--seed S (1)]");
+    console.log("usage: npm run soak -- [--days N (7)] [--seed S (1)] [--xs]   (--xs: the firmware inside the XS engine)");
     return 0;
   }
   if (args.positional.length) throw new UsageError(`unexpected argument ${args.positional[0]}`);
   const days = intOption(args, "days", 1, 365) ?? 7;
   const seed = intOption(args, "seed", 0, 2 ** 31 - 1) ?? 1;
-  const result = await soak(days, seed, (day, r) =>
-    console.log(`day ${day}: ${r.sets} sets, ${r.faults} faults, ${r.connects} connects, longest silence ${r.longestGapMs} ms, heap ${r.heapMb.at(-1)} MB`),
+  const result = await soak(
+    days,
+    seed,
+    (day, r) =>
+      console.log(
+        `day ${day}: ${r.sets} sets, ${r.faults} faults, ${r.connects} connects, longest silence ${r.longestGapMs} ms, heap ${r.heapMb.at(-1)} MB` +
+          (r.xsSlots.length ? `, XS live slots ${r.xsSlots.at(-1)}` : ""),
+      ),
+    { xs: args.has("xs") },
   );
   const failures = soakFailures(result);
   console.log(`\n${days} days of board time in ${result.realSeconds} s: ${result.sets} sets, ${result.faults} faults, ${result.connects} connects, ` +

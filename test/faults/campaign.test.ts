@@ -26,4 +26,12 @@ describe("reliability campaign", () => {
     expect(result.faults).toBe(48);
     expect(result.longestGapMs).toBeLessThanOrEqual(60_000);
   }, 600_000);
+
+  it("a two-day soak with the firmware inside the XS engine: the same checks, and a flat XS heap", async () => {
+    const result = await soak(2, 5, undefined, { xs: true });
+    expect(soakFailures(result)).toEqual([]);
+    expect(result.xsSlots).toHaveLength(2);
+    expect(result.xsSlots[1]).toBeLessThanOrEqual(result.xsSlots[0]);
+    expect(result.sets).toBeGreaterThan(2_000);
+  }, 600_000);
 });

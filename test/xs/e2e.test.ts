@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import seed from "../fixtures/seed-vectors.json" with { type: "json" };
 import { Simulation, type SimulationOptions } from "../../host-sim/sim.js";
 import type { XsLedDevice } from "../../host-sim/xs/device.js";
-import { useXsDevice } from "./sim-xs.js";
+import { useXsDevice } from "../../host-sim/xs/sim-device.js";
 
 let sim: Simulation | undefined;
 let xs: XsLedDevice | undefined;

@@ -8,8 +8,8 @@
  */
 import type { LedDeviceObserver } from "../../firmware/app.js";
 import type { Board } from "../../firmware/board.js";
-import type { Layer, SimEvent, Simulation } from "../../host-sim/sim.js";
-import { XsLedDevice, type XsLedDeviceOptions } from "../../host-sim/xs/device.js";
+import type { Layer, SimEvent, Simulation } from "../sim.js";
+import { XsLedDevice, type XsLedDeviceOptions } from "./device.js";
 
 interface SimInternals {
   device: unknown;
