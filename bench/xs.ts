@@ -19,12 +19,11 @@ import { encodePublish, newPublishFields } from "../firmware/mqtt/index.js";
 import { DEFAULT_WIFI, SEED_DEVICE, Simulation } from "../host-sim/sim.js";
 import { XsBoardHost, liveSlots } from "../host-sim/xs/board-host.js";
 import { bundleForXs } from "../host-sim/xs/bundle.js";
-import { XsLedDevice, deviceBundle } from "../host-sim/xs/device.js";
+import { type XsLedDevice, deviceBundle } from "../host-sim/xs/device.js";
+import { xsDevice } from "../host-sim/xs/sim-device.js";
 import { CMD_HEADER_BYTES } from "../host-sim/xs/protocol.js";
 import { XsWorker } from "../host-sim/xs/worker.js";
-import type { LedDeviceObserver } from "../firmware/app.js";
 import type { Board } from "../firmware/board.js";
-import type { Layer, SimEvent } from "../host-sim/sim.js";
 import type { BenchRow, BenchSuite } from "./measure.js";
 
 const SUITE = "xs";
@@ -161,31 +160,6 @@ async function parserRows(): Promise<BenchRow[]> {
   return rows;
 }
 
-interface SimInternals {
-  device: unknown;
-  onLinkStatus(status: string, detail: string): void;
-  setLayer(layer: Layer, state: string, detail: string): void;
-  emit(event: SimEvent): void;
-}
-
-/** The Simulation with the XS device in place of the Node one (see host-sim/xs/sim-device.ts). */
-function attachXs(sim: Simulation): XsLedDevice {
-  const hostBoard = sim.board;
-  const board: Board = {
-    openSerial: (handlers) => sim.uart.mcu.open(handlers),
-    led: hostBoard.led,
-    clock: hostBoard.clock,
-    log: hostBoard.log,
-    random: hostBoard.random,
-    moduleReset: hostBoard.moduleReset,
-  };
-  // No observer: the firmware runs as on a board, paying for no host hooks.
-  const observer: LedDeviceObserver = {};
-  const device = new XsLedDevice(board, sim.config, observer, { observe: false, bundle: deviceBundle() });
-  (sim as unknown as SimInternals).device = device;
-  return device;
-}
-
 interface SetFigures {
   perSet: number;
   firmwarePerSet: number;
@@ -202,7 +176,7 @@ const N = 1000;
  * Handles property/set commands end to end on a booted XS device: 50 for warm-up, then N measured
  * (compute, live growth after GC), then 20 measured one by one for allocation.
  */
-async function measureSets(sim: Simulation, device: XsLedDevice, harnessCost: HarnessCost): Promise<SetFigures> {
+async function measureSets(sim: Simulation<XsLedDevice>, device: XsLedDevice, harnessCost: HarnessCost): Promise<SetFigures> {
   const { perEvent, perRequest, perEventSlots, perRequestSlots } = harnessCost;
   let on = false;
   const handle = async (count: number) => {
@@ -297,8 +271,9 @@ function setRows(prefix: string, m: SetFigures): BenchRow[] {
 
 async function deviceRows(harnessCost: HarnessCost, baseline: number): Promise<BenchRow[]> {
   const codeSlots = bundleOnlySlots();
-  const sim = await Simulation.create({ wallClockStart: WALL, seed: 11 });
-  const device = attachXs(sim);
+  // No observer: the firmware runs as on a board, paying for no host hooks.
+  const sim = await Simulation.create({ wallClockStart: WALL, seed: 11 }, xsDevice({ observe: false, bundle: deviceBundle() }));
+  const device = sim.device;
   try {
     const loaded = liveSlots(device.worker);
     sim.start();
@@ -318,22 +293,11 @@ async function deviceRows(harnessCost: HarnessCost, baseline: number): Promise<B
     ];
   } finally {
     await sim.close();
-    device.close();
   }
 }
 
 /** The same through the Moddable entry (firmware/main.ts and the ECMA-419 adapter, see host-sim/xs/labs/entry). */
 async function entryRows(harnessCost: HarnessCost): Promise<BenchRow[]> {
-  const sim = await Simulation.create({ wallClockStart: WALL, seed: 11 });
-  const hostBoard = sim.board;
-  const board: Board = {
-    openSerial: (handlers) => sim.uart.mcu.open(handlers),
-    led: hostBoard.led,
-    clock: hostBoard.clock,
-    log: hostBoard.log,
-    random: hostBoard.random,
-    moduleReset: hostBoard.moduleReset,
-  };
   const config = {
     ssid: DEFAULT_WIFI.ssid,
     password: DEFAULT_WIFI.password,
@@ -348,8 +312,8 @@ async function entryRows(harnessCost: HarnessCost): Promise<BenchRow[]> {
     ledPin: "2",
     rstPin: "5",
   };
-  const device = new XsLedDevice(board, sim.config, {}, { entry: { config, pins: { led: 2, reset: 5 } } });
-  (sim as unknown as SimInternals).device = device;
+  const sim = await Simulation.create({ wallClockStart: WALL, seed: 11 }, xsDevice({ entry: { config, pins: { led: 2, reset: 5 } } }));
+  const device = sim.device;
   try {
     sim.start();
     const booted = await sim.runUntil(() => sim.deviceMessages.some((m) => m.kind === "property/post"), 120_000);
@@ -360,7 +324,6 @@ async function entryRows(harnessCost: HarnessCost): Promise<BenchRow[]> {
     return setRows("Moddable entry (main.ts + ECMA-419 adapter): ", m);
   } finally {
     await sim.close();
-    device.close();
   }
 }
 

@@ -2,7 +2,7 @@
  * The whole simulated bench in one object: the firmware (LedDevice) on a host board, a virtual
  * UART at 115200 baud, the emulated ESP8266, and a OneNET-compatible broker with its cloud side.
  *
- *   const sim = await Simulation.create({ ...options, onEvent });
+ *   const sim = await Simulation.create({ ...options, onEvent });   // or create(options, xsDevice()): the firmware in XS
  *   sim.start();                              // power on: module boots, firmware starts
  *   await sim.runUntil(() => sim.online, 60_000);   // virtual mode: advance board time
  *   const id = await sim.setLed(true);        // the cloud sends property/set
@@ -18,10 +18,10 @@
  * reaches it through a MemoryNetwork, no sockets) or an external one (`broker: { host, port }`,
  * reached over real TCP through NodeNetwork, with `mqtts.heclouds.com` mapped to it).
  */
-import { LedDevice, type AppEvent } from "../firmware/app.js";
+import { LedDevice, type AppEvent, type LedDeviceObserver } from "../firmware/app.js";
 import { parseConfig } from "../firmware/config.js";
 import type { DeviceConfig, ReceiveMode } from "../firmware/config.js";
-import type { LogLevel, SerialHandlers } from "../firmware/board.js";
+import type { Board, LogLevel, SerialHandlers } from "../firmware/board.js";
 import { OneNetBroker } from "./broker/onenet-broker.js";
 import { HostBoard } from "./board.js";
 import { LinkGate } from "./gate.js";
@@ -85,12 +85,24 @@ export interface SimulationOptions {
   onEvent?: (event: SimEvent) => void;
 }
 
-export class Simulation {
+/** What the bench needs of the firmware it runs: the Node LedDevice, or the same firmware in XS. */
+export interface SimDevice {
+  start(): void;
+  stop(): void;
+  readonly client: { readonly online: boolean; readonly stats: { readonly connects: number; readonly connacks: number } };
+  /** Frees what the device holds outside the bench (an XS worker). */
+  close?(): void;
+}
+
+/** Builds the firmware on the bench's board; the observer feeds the bench's link, LED and app events. */
+export type DeviceFactory<D extends SimDevice> = (board: Board, config: DeviceConfig, observer: LedDeviceObserver) => D;
+
+export class Simulation<D extends SimDevice = LedDevice> {
   readonly clock: VirtualClock;
   readonly uart: VirtualUart;
   readonly emulator: Esp8266Emulator;
   readonly board: HostBoard;
-  readonly device: LedDevice;
+  readonly device: D;
   readonly config: DeviceConfig;
   readonly cloud: CloudSide;
   /** The embedded broker (undefined with an external one). */
@@ -111,6 +123,7 @@ export class Simulation {
 
   private constructor(
     readonly options: SimulationOptions,
+    createDevice: DeviceFactory<D>,
     parts: { clock: VirtualClock; network: NetworkBackend; broker: OneNetBroker | undefined; cloud: CloudSide; config: DeviceConfig; gate: LinkGate },
   ) {
     const { clock, network, broker, cloud, config } = parts;
@@ -144,7 +157,7 @@ export class Simulation {
       onLog: (line) => this.emit({ type: "log", t: line.time, level: line.level, message: line.message }),
     });
     const t = () => clock.now();
-    this.device = new LedDevice(this.board, config, {
+    this.device = createDevice(this.board, config, {
       led: (on) => this.emit({ type: "led", t: t(), on }),
       link: (status, detail) => this.onLinkStatus(status, detail),
       session: (state) => this.setLayer("mqtt", state, ""),
@@ -174,7 +187,10 @@ export class Simulation {
     this.realTime = options.mode === "real" ? new RealTimeDriver(clock) : undefined;
   }
 
-  static async create(options: SimulationOptions = {}): Promise<Simulation> {
+  /** The bench with the Node LedDevice, or with the device `createDevice` builds (the firmware in XS). */
+  static async create(options?: SimulationOptions): Promise<Simulation>;
+  static async create<D extends SimDevice>(options: SimulationOptions, createDevice: DeviceFactory<D>): Promise<Simulation<D>>;
+  static async create<D extends SimDevice>(options: SimulationOptions = {}, createDevice?: DeviceFactory<D>): Promise<Simulation<D>> {
     // wallClockStart -1: a board with no trustworthy clock (no RTC, no SNTP).
     const clock = new VirtualClock({ wallOffset: options.wallClockStart ?? Date.now() });
     const productId = options.productId ?? SEED_DEVICE.productId;
@@ -215,7 +231,8 @@ export class Simulation {
       network = memory;
       cloud = new EmbeddedCloud(broker, productId, deviceName);
     }
-    return new Simulation(options, { clock, network, broker, cloud, config, gate });
+    const factory = createDevice ?? ((board, c, observer) => new LedDevice(board, c, observer) as unknown as D);
+    return new Simulation<D>(options, factory, { clock, network, broker, cloud, config, gate });
   }
 
   /** Powers the board and the module on. */
@@ -325,16 +342,10 @@ export class Simulation {
     await this.broker.restart(downMs);
   }
 
-  /** Bytes stop flowing between the module and the embedded broker (the link looks up); off again after `ms` (0: stays). */
-  blackhole(ms: number): void {
-    this.fault("blackhole");
-    this.gate.blackhole = true;
-    if (ms > 0) this.clock.setTimeout(() => (this.gate.blackhole = false), ms);
-  }
-
   async close(): Promise<void> {
     this.realTime?.stop();
     this.device.stop();
+    this.device.close?.();
     this.unsubscribeCloud();
     await this.cloud.close();
     await this.broker?.close();

@@ -2,7 +2,7 @@
  * One place that knows how to inject each fault into the simulated bench, shared by the fault
  * campaign and the soak. Durations and rates are drawn from the caller's seeded random source.
  */
-import type { Simulation } from "../sim.js";
+import type { SimDevice, Simulation } from "../sim.js";
 
 export const FAULTS = ["wifi-drop", "tcp-close", "reset-module", "broker-restart", "uart-noise", "busy", "send-fail", "blackhole", "connack-refused"] as const;
 export type Fault = (typeof FAULTS)[number];
@@ -17,7 +17,7 @@ export interface Injected {
   refusedLong?: boolean;
 }
 
-export function injectFault(sim: Simulation, fault: Fault, random: () => number, keepaliveS: number): Injected {
+export function injectFault(sim: Simulation<SimDevice>, fault: Fault, random: () => number, keepaliveS: number): Injected {
   if (fault !== "tcp-close") sim.recordFault(fault); // tcpClose() records its own
   switch (fault) {
     case "wifi-drop":

@@ -6,11 +6,11 @@
  * from the device), every set answered, and a flat heap (measured on Node after a GC each day).
  */
 import { intOption, parseArgs, UsageError } from "../cli/args.js";
-import { Simulation } from "../sim.js";
+import { Simulation, type SimDevice } from "../sim.js";
 import { seededRandom } from "../uart.js";
 import { FAULTS, injectFault } from "./inject.js";
 import { liveSlots } from "../xs/board-host.js";
-import { useXsDevice } from "../xs/sim-device.js";
+import { xsDevice } from "../xs/sim-device.js";
 
 export interface SoakResult {
   days: number;
@@ -40,9 +40,10 @@ export async function soak(
   const started = Date.now();
   const random = seededRandom(seed);
   const keepaliveS = 60;
-  const sim = await Simulation.create({ keepaliveS, seed, receiveMode: "passive" });
+  const simOptions = { keepaliveS, seed, receiveMode: "passive" } as const;
   // On XS: the firmware runs in the real engine; its live heap is read after a GC each day.
-  const xs = options.xs ? useXsDevice(sim) : undefined;
+  const xs = options.xs ? await Simulation.create(simOptions, xsDevice()) : undefined;
+  const sim: Simulation<SimDevice> = xs ?? (await Simulation.create(simOptions));
   const result: SoakResult = { days, sets: 0, faults: 0, connects: 0, unanswered: [], wrongLed: 0, keepaliveGapsOver: 0, longestGapMs: 0, heapMb: [], xsSlots: [], exceptions: 0, realSeconds: 0 };
   const gc = (globalThis as { gc?: () => void }).gc;
   // The keepalive, the back-off and a WiFi rejoin may take a few minutes to heal a fault.
@@ -96,7 +97,7 @@ export async function soak(
       if (m % (24 * 60) === 0) {
         gc?.();
         result.heapMb.push(Math.round((process.memoryUsage().heapUsed / 1e6) * 10) / 10);
-        if (xs) result.xsSlots.push(liveSlots(xs.worker));
+        if (xs) result.xsSlots.push(liveSlots(xs.device.worker));
         // On XS, reading the session's counters evaluates a script, and xsnap keeps a slot per
         // evaluation: read them once at the end instead, so the daily heap figure is the firmware's.
         else result.connects = sim.device.client.stats.connects;

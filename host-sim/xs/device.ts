@@ -79,15 +79,18 @@ export interface XsSnapshot {
   on: boolean;
   online: boolean;
   state: ClientState;
-  stats: Record<string, number>;
+  stats: XsClientStats;
   driver: Record<string, number>;
 }
+
+/** The session's counters as read from XS (the same names as ClientStats). */
+export type XsClientStats = Record<string, number> & { connects: number; connacks: number };
 
 export class XsLedDevice {
   readonly worker: XsWorker;
   readonly host: XsBoardHost;
   /** The session as Node sees it (mirrors of the XS state; stats are read from XS on access). */
-  readonly client: { readonly online: boolean; readonly state: ClientState; readonly stats: Record<string, number> };
+  readonly client: { readonly online: boolean; readonly state: ClientState; readonly stats: XsClientStats };
   private readonly observing: boolean;
   private readonly entry: XsEntryOptions | undefined;
   private state: ClientState = "stopped";

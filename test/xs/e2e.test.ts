@@ -8,36 +8,42 @@
 import { createHash } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import seed from "../fixtures/seed-vectors.json" with { type: "json" };
-import { Simulation, type SimulationOptions } from "../../host-sim/sim.js";
+import { Simulation, type SimDevice, type SimulationOptions } from "../../host-sim/sim.js";
 import type { XsLedDevice } from "../../host-sim/xs/device.js";
-import { useXsDevice } from "../../host-sim/xs/sim-device.js";
+import { xsDevice } from "../../host-sim/xs/sim-device.js";
 
-let sim: Simulation | undefined;
+let sim: Simulation<SimDevice> | undefined;
 let xs: XsLedDevice | undefined;
 afterEach(async () => {
   await sim?.close();
-  xs?.close();
   sim = undefined;
   xs = undefined;
 });
 
-async function boot(options: SimulationOptions = {}, onXs = true): Promise<Simulation> {
-  const s = await Simulation.create({ wallClockStart: 1_763_800_000_000, ...options });
+async function boot(options: SimulationOptions = {}, onXs = true): Promise<Simulation<SimDevice>> {
+  const s = await create({ wallClockStart: 1_763_800_000_000, ...options }, onXs);
   sim = s;
-  if (onXs) xs = useXsDevice(s);
   s.start();
   expect(await s.runUntil(() => s.online, 120_000), "the board comes online").toBe(true);
   return s;
 }
 
-async function setAndWait(s: Simulation, on: boolean): Promise<Record<string, unknown>> {
+/** The bench with the firmware in XS (its device kept in `xs`), or on Node. */
+async function create(options: SimulationOptions, onXs: boolean): Promise<Simulation<SimDevice>> {
+  if (!onXs) return Simulation.create(options);
+  const s = await Simulation.create(options, xsDevice());
+  xs = s.device;
+  return s;
+}
+
+async function setAndWait(s: Simulation<SimDevice>, on: boolean): Promise<Record<string, unknown>> {
   const id = await s.setLed(on);
   expect(await s.runUntil(() => s.replyTo(id) !== undefined, 10_000), `set_reply for ${id}`).toBe(true);
   return s.replyTo(id)!.json as Record<string, unknown>;
 }
 
 /** Everything observable from outside the board, for comparing runs. */
-function trace(s: Simulation) {
+function trace(s: Simulation<SimDevice>) {
   const uart = createHash("sha256");
   let uartBytes = 0;
   s.uart.onTraffic = (direction, bytes) => {
@@ -57,10 +63,9 @@ function trace(s: Simulation) {
 
 /** The demo: boot, sets, a get, a bad set, WiFi drop, module reset, TCP close, recoveries; its trace. */
 async function demo(onXs: boolean) {
-  const s = await Simulation.create({ wallClockStart: 1_763_800_000_000, seed: 3 });
+  const s = await create({ wallClockStart: 1_763_800_000_000, seed: 3 }, onXs);
   sim = s;
   const snapshot = trace(s);
-  if (onXs) xs = useXsDevice(s);
   s.start();
   expect(await s.runUntil(() => s.online, 120_000)).toBe(true);
   for (const on of [true, false, true]) expect(await setAndWait(s, on)).toMatchObject({ code: 200 });
@@ -81,7 +86,6 @@ async function demo(onXs: boolean) {
   await s.runFor(5_000);
   const result = snapshot();
   await s.close();
-  xs?.close();
   sim = undefined;
   xs = undefined;
   return result;
@@ -155,7 +159,7 @@ describe("the LED firmware inside XS, end to end", () => {
     expect(await s.runUntil(() => s.online && s.ledOn, 180_000)).toBe(true);
   });
 
-  const faults: [string, (s: Simulation) => Promise<void> | void][] = [
+  const faults: [string, (s: Simulation<SimDevice>) => Promise<void> | void][] = [
     ["WiFi drop", (s) => s.wifiDrop(10_000)],
     ["TCP closed by the server", (s) => s.tcpClose()],
     ["module reset", (s) => s.resetModule()],

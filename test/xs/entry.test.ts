@@ -5,15 +5,14 @@
  * and the embedded broker in virtual time.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { Board } from "../../firmware/board.js";
 import { DEFAULT_WIFI, SEED_DEVICE, Simulation } from "../../host-sim/sim.js";
-import { XsLedDevice } from "../../host-sim/xs/device.js";
+import type { XsLedDevice } from "../../host-sim/xs/device.js";
+import { xsDevice } from "../../host-sim/xs/sim-device.js";
 
-let sim: Simulation | undefined;
+let sim: Simulation<XsLedDevice> | undefined;
 let xs: XsLedDevice | undefined;
 afterEach(async () => {
   await sim?.close();
-  xs?.close();
   sim = undefined;
   xs = undefined;
 });
@@ -41,24 +40,15 @@ function mcConfig(extra: Record<string, unknown> = {}): Record<string, unknown> 
   };
 }
 
-async function bootEntry(extra: Record<string, unknown> = {}): Promise<Simulation> {
-  const s = await Simulation.create({ wallClockStart: 1_763_800_000_000, seed: 4 });
+async function bootEntry(extra: Record<string, unknown> = {}): Promise<Simulation<XsLedDevice>> {
+  // The entry builds its own config from mc/config: the bench's config and observer stay unused.
+  const s = await Simulation.create({ wallClockStart: 1_763_800_000_000, seed: 4 }, xsDevice({ entry: { config: mcConfig(extra), pins: PINS } }));
   sim = s;
-  const host = s.board;
-  const board: Board = {
-    openSerial: (handlers) => s.uart.mcu.open(handlers),
-    led: host.led,
-    clock: host.clock,
-    log: host.log,
-    random: host.random,
-    moduleReset: host.moduleReset,
-  };
-  xs = new XsLedDevice(board, s.config, {}, { entry: { config: mcConfig(extra), pins: PINS } });
-  (s as unknown as { device: unknown }).device = xs;
+  xs = s.device;
   return s;
 }
 
-async function setAndWait(s: Simulation, on: boolean): Promise<Record<string, unknown>> {
+async function setAndWait(s: Simulation<XsLedDevice>, on: boolean): Promise<Record<string, unknown>> {
   const id = await s.setLed(on);
   expect(await s.runUntil(() => s.replyTo(id) !== undefined, 10_000), `set_reply for ${id}`).toBe(true);
   return s.replyTo(id)!.json as Record<string, unknown>;
