@@ -5,6 +5,7 @@
  * so the parser compares lines against byte arrays; this test keeps it that way.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { slotsPerRun } from "../xs/support.js";
 import { bundleForXs } from "../../host-sim/xs/bundle.js";
 import { XsWorker } from "../../host-sim/xs/worker.js";
 
@@ -65,22 +66,7 @@ const BLOCKS: Record<string, [string, string, number]> = {
   "+CIPRECVDATA:<n>, (2.x)": ["+CIPRECVDATA:5,hello\r\nOK\r\n", "recvdata", 5],
 };
 
-/**
- * Slots allocated (garbage included: no GC inside the measured runs) by `n` runs of `body`, minus
- * the harness's own cost measured with an empty body.
- */
-function allocatedPer(body: string): number {
-  const allocated = (code: string) => {
-    worker.evaluate(`globalThis.step = (n) => { for (let i = 0; i < n; i++) { ${code}; } }; step(3);`);
-    const heap = (n: number) => {
-      worker.evaluate("xsHarness.gc()");
-      return worker.evaluate(`step(${n})`).meter.currentHeapCount;
-    };
-    const one = heap(1);
-    return heap(101) - one;
-  };
-  return (allocated(body) - allocated("")) / 100;
-}
+const allocatedPer = (body: string): number => slotsPerRun(worker, body);
 
 describe("AtParser on XS: allocation per line", () => {
   it("classifies each common line as on Node, allocating no slot per line", () => {

@@ -4,6 +4,7 @@
  * through the timer) leave no garbage on the XS heap.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { slotsPerRun } from "../xs/support.js";
 import { bundleForXs } from "../../host-sim/xs/bundle.js";
 import { XsWorker } from "../../host-sim/xs/worker.js";
 
@@ -90,17 +91,7 @@ describe("MqttClient on XS", () => {
       "outbound QoS 2 + PUBREC/PUBREL/PUBCOMP": 'C.publish(POST, PAYLOAD, 0, 100, 2); ackLast(0x50); ackLast(0x70)',
       "keepalive: 46 s of silence, PINGREQ, PINGRESP": "tick(46000); feed(PINGRESP)",
     };
-    const growth = (body: string) => {
-      worker.evaluate(`globalThis.step = (n) => { for (let i = 0; i < n; i++) { ${body}; } }; step(3);`);
-      const heap = (n: number) => {
-        worker.evaluate("xsHarness.gc()");
-        return worker.evaluate(`step(${n})`).meter.currentHeapCount;
-      };
-      const one = heap(1);
-      return heap(201) - one;
-    };
-    const baseline = growth("");
-    for (const [name, body] of Object.entries(steps)) expect(growth(body) - baseline, name).toBe(0);
+    for (const [name, body] of Object.entries(steps)) expect(slotsPerRun(worker, body, 200), name).toBe(0);
     const stats = json<Record<string, number>>("C.stats");
     expect(stats.pingsSent).toBeGreaterThan(200);
     expect(stats.pingResponses).toBe(stats.pingsSent);

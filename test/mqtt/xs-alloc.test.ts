@@ -5,6 +5,7 @@
  * The bytes written must be those Node writes.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { slotsPerRun } from "../xs/support.js";
 import { encodePublish, newPublishFields } from "../../firmware/mqtt/index.js";
 import { bundleForXs } from "../../host-sim/xs/bundle.js";
 import { XsWorker } from "../../host-sim/xs/worker.js";
@@ -42,19 +43,7 @@ beforeAll(() => {
 });
 afterAll(() => worker?.close());
 
-/** Slots allocated per run of `body` (garbage included: no GC inside the measured runs), harness cost removed. */
-function allocatedPer(body: string): number {
-  const allocated = (code: string) => {
-    worker.evaluate(`globalThis.step = (n) => { for (let i = 0; i < n; i++) { ${code}; } }; step(3);`);
-    const heap = (n: number) => {
-      worker.evaluate("xsHarness.gc()");
-      return worker.evaluate(`step(${n})`).meter.currentHeapCount;
-    };
-    const one = heap(1);
-    return heap(101) - one;
-  };
-  return (allocated(body) - allocated("")) / 100;
-}
+const allocatedPer = (body: string): number => slotsPerRun(worker, body);
 
 function onNode(topic: string, qos: number): string {
   const f = newPublishFields();

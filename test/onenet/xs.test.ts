@@ -5,6 +5,7 @@
  */
 import { createHash, createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { slotsPerRun } from "../xs/support.js";
 import { bundleForXs } from "../../host-sim/xs/bundle.js";
 import { XsWorker } from "../../host-sim/xs/worker.js";
 import seed from "../fixtures/seed-vectors.json" with { type: "json" };
@@ -126,19 +127,7 @@ describe("OneNET modules on XS", () => {
       "property/post": 'J.beginPropertyPost(REPLY, 0, IDS.next(), 1700000000000 + i); J.addBoolean("led", true); J.addNumber("brightness", 40 + i); J.end()',
       "desired/get": 'J.beginDesiredGet(REPLY, 0, IDS.next()); J.addIdentifier("led"); J.end()',
     };
-    // Heap slots in use after step(n) following a full GC; an empty step gives the harness's own baseline
-    // (each evaluated script holds a few slots of its own).
-    const growth = (body: string) => {
-      worker.evaluate(`globalThis.step = (n) => { for (let i = 0; i < n; i++) { ${body}; } }; step(3);`);
-      const heap = (n: number) => {
-        worker.evaluate("xsHarness.gc()");
-        return worker.evaluate(`step(${n})`).meter.currentHeapCount;
-      };
-      const one = heap(1);
-      return heap(201) - one;
-    };
-    const baseline = growth("");
-    for (const [name, body] of Object.entries(steps)) expect(growth(body) - baseline, name).toBe(0);
+    for (const [name, body] of Object.entries(steps)) expect(slotsPerRun(worker, body, 200), name).toBe(0);
     expect(textOfOut()).toBe(seed.onenet.token.replace("et=2017881776", `et=${2017881776 + 199}`).replace(/&sign=.*$/, textSign()));
   });
 });

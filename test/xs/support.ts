@@ -36,3 +36,21 @@ export function openLab(modules: Record<string, string>): Lab {
 export function hex(spaced: string): string {
   return spaced.replace(/\s+/g, "").toLowerCase();
 }
+
+/**
+ * Heap slots one run of `body` costs in XS, the harness's own cost (an empty body) removed. The runs
+ * follow a full GC and none happens inside them, so every slot they take counts, garbage included:
+ * 0 means the code allocates nothing at all.
+ */
+export function slotsPerRun(worker: XsWorker, body: string, runs = 100): number {
+  const slotsAfter = (code: string) => {
+    worker.evaluate(`globalThis.step = (n) => { for (let i = 0; i < n; i++) { ${code}; } }; step(3);`);
+    const heap = (n: number) => {
+      worker.evaluate("xsHarness.gc()");
+      return worker.evaluate(`step(${n})`).meter.currentHeapCount;
+    };
+    const one = heap(1);
+    return heap(runs + 1) - one;
+  };
+  return (slotsAfter(body) - slotsAfter("")) / runs;
+}
