@@ -16,7 +16,7 @@ import { HostBoard } from "./board.js";
 import { RealTimeDriver, VirtualClock } from "./clock.js";
 import { MqttCloud, type CloudSide, type DeviceMessage } from "./cloud.js";
 import { boardSerial, type SerialPortBoardSerial } from "./serial/board-serial.js";
-import type { SimEvent } from "./sim.js";
+import { LINK_LAYERS, type SimEvent } from "./sim.js";
 
 export interface HardwareOptions {
   serial: { path: string; baud: number };
@@ -63,12 +63,7 @@ export class HardwareRun {
     this.device = new LedDevice(this.board, config, {
       led: (on) => emit({ type: "led", t: t(), on }),
       link: (status, detail) => {
-        if (status === "wifi-up") layer("wifi", "up", detail);
-        else if (status === "wifi-down") layer("wifi", "down", detail);
-        else if (status === "wifi-joining") layer("wifi", "joining", detail);
-        else if (status === "link-up") layer("tcp", "up", detail);
-        else if (status === "link-down") layer("tcp", "down", detail);
-        else if (status === "link-opening") layer("tcp", "opening", detail);
+        for (const [name, state] of LINK_LAYERS[status]) layer(name, state, detail);
       },
       session: (state) => layer("mqtt", state, ""),
       error: (code, detail) => emit({ type: "error", t: t(), code, detail }),

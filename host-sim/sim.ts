@@ -19,6 +19,7 @@
  * reached over real TCP through NodeNetwork, with `mqtts.heclouds.com` mapped to it).
  */
 import { LedDevice, type AppEvent, type LedDeviceObserver } from "../firmware/app.js";
+import type { LinkStatus } from "../firmware/at/driver.js";
 import { parseConfig } from "../firmware/config.js";
 import type { DeviceConfig, ReceiveMode } from "../firmware/config.js";
 import type { Board, LogLevel, SerialHandlers } from "../firmware/board.js";
@@ -40,6 +41,18 @@ export const SEED_DEVICE = {
 export const DEFAULT_WIFI = { ssid: "onenet-lab", password: "password123" } as const;
 
 export type Layer = "wifi" | "tcp" | "mqtt";
+
+/** How the AT driver's link statuses move the WiFi and TCP layers shown to users (MQTT follows the session). */
+export const LINK_LAYERS: Readonly<Record<LinkStatus, readonly (readonly [Layer, string])[]>> = {
+  "module-starting": [["wifi", "module-starting"], ["tcp", "down"]],
+  "module-ready": [["wifi", "module-ready"]],
+  "wifi-joining": [["wifi", "joining"]],
+  "wifi-up": [["wifi", "up"]],
+  "wifi-down": [["wifi", "down"], ["tcp", "down"]],
+  "link-opening": [["tcp", "opening"]],
+  "link-up": [["tcp", "up"]],
+  "link-down": [["tcp", "down"]],
+};
 
 export type SimEvent =
   | { type: "led"; t: number; on: boolean }
@@ -362,35 +375,8 @@ export class Simulation<D extends SimDevice = LedDevice> {
     this.emit({ type: "fault", t: this.clock.now(), fault });
   }
 
-  private onLinkStatus(status: string, detail: string): void {
-    switch (status) {
-      case "module-starting":
-        this.setLayer("wifi", "module-starting", detail);
-        this.setLayer("tcp", "down", detail);
-        break;
-      case "module-ready":
-        this.setLayer("wifi", "module-ready", detail);
-        break;
-      case "wifi-joining":
-        this.setLayer("wifi", "joining", detail);
-        break;
-      case "wifi-up":
-        this.setLayer("wifi", "up", detail);
-        break;
-      case "wifi-down":
-        this.setLayer("wifi", "down", detail);
-        this.setLayer("tcp", "down", detail);
-        break;
-      case "link-opening":
-        this.setLayer("tcp", "opening", detail);
-        break;
-      case "link-up":
-        this.setLayer("tcp", "up", detail);
-        break;
-      case "link-down":
-        this.setLayer("tcp", "down", detail);
-        break;
-    }
+  private onLinkStatus(status: LinkStatus, detail: string): void {
+    for (const [layer, state] of LINK_LAYERS[status]) this.setLayer(layer, state, detail);
   }
 
   private setLayer(layer: Layer, state: string, detail: string): void {

@@ -93,7 +93,7 @@ export async function run(argv: string[]): Promise<number> {
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
     if (duration) setTimeout(stop, duration * 1000).unref();
-    startConsole(sim, print, stop);
+    startConsole(simulationTarget(sim), print, stop);
   });
   await done;
   print("stopping");
@@ -139,19 +139,23 @@ async function runHardware(
     process.once("SIGINT", () => resolve());
     process.once("SIGTERM", () => resolve());
     if (duration) setTimeout(resolve, duration * 1000).unref();
-    const rl = readline.createInterface({ input: process.stdin, terminal: process.stdin.isTTY });
-    rl.on("line", (text) => {
-      const line = text.trim();
-      const cloud = run.cloud;
-      const report = (what: Promise<string>) =>
-        void what.then((id) => print(`cloud: ${line} (id ${id})`)).catch((error: unknown) => print(`error: ${error instanceof Error ? error.message : String(error)}`));
-      if ((line === "on" || line === "off") && cloud) report(cloud.setProperty({ [run.config.led.identifier]: line === "on" }));
-      else if (line === "toggle" && cloud) report(cloud.setProperty({ [run.config.led.identifier]: !run.ledOn }));
-      else if (line === "get" && cloud) report(cloud.getProperty([run.config.led.identifier]));
-      else if (line === "status") print(`LED ${run.ledOn ? "on" : "off"}; wifi ${run.link.wifi}, tcp ${run.link.tcp}, mqtt ${run.link.mqtt}`);
-      else if (line === "quit" || line === "exit") resolve();
-      else if (line) print(`unknown command ${JSON.stringify(line)}${cloud ? "" : " (no --broker: no cloud commands)"}`);
-    });
+    const cloud = run.cloud;
+    const led = run.config.led.identifier;
+    startConsole(
+      {
+        get ledOn() {
+          return run.ledOn;
+        },
+        link: run.link,
+        cloud: cloud && {
+          set: (on) => cloud.setProperty({ [led]: on }),
+          toggle: () => cloud.setProperty({ [led]: !run.ledOn }),
+          get: () => cloud.getProperty([led]),
+        },
+      },
+      print,
+      resolve,
+    );
   });
   print("stopping");
   await run.close();
@@ -246,55 +250,66 @@ function printEvent(event: SimEvent, print: (line: string) => void, quiet: boole
   }
 }
 
-function startConsole(sim: Simulation, print: (line: string) => void, quit: () => void): void {
+/** What the console drives: the simulator, or the firmware on a real module (no faults, maybe no cloud). */
+interface ConsoleTarget {
+  readonly ledOn: boolean;
+  readonly link: Record<string, string>;
+  /** The cloud's commands; absent against the real OneNET (use its console). */
+  cloud?: { set(on: boolean): Promise<string>; toggle(): Promise<string>; get(): Promise<string> };
+  faults?: Record<string, () => void | Promise<void>>;
+}
+
+function simulationTarget(sim: Simulation): ConsoleTarget {
+  return {
+    get ledOn() {
+      return sim.ledOn;
+    },
+    link: sim.link,
+    cloud: { set: (on) => sim.setLed(on), toggle: () => sim.toggleLed(), get: () => sim.getLed() },
+    faults: {
+      "wifi-drop": () => sim.wifiDrop(),
+      "tcp-close": () => sim.tcpClose(),
+      "reset-module": () => sim.resetModule(),
+      "broker-restart": () => sim.brokerRestart(),
+    },
+  };
+}
+
+function startConsole(target: ConsoleTarget, print: (line: string) => void, quit: () => void): void {
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
   rl.on("line", (line) => {
-    void command(sim, line.trim(), print, quit).catch((error: unknown) => print(`error: ${error instanceof Error ? error.message : String(error)}`));
+    void command(target, line.trim(), print, quit).catch((error: unknown) => print(`error: ${error instanceof Error ? error.message : String(error)}`));
   });
   rl.on("close", () => {
     if (process.stdin.isTTY) quit();
   });
 }
 
-async function command(sim: Simulation, line: string, print: (line: string) => void, quit: () => void): Promise<void> {
+async function command(target: ConsoleTarget, line: string, print: (line: string) => void, quit: () => void): Promise<void> {
+  const cloud = target.cloud;
+  const fault = target.faults?.[line];
+  if (fault) {
+    await fault();
+    return;
+  }
   switch (line) {
     case "":
       return;
-    case "on":
-    case "off":
-      print(`cloud: property/set led=${line === "on"} (id ${await sim.setLed(line === "on")})`);
-      return;
-    case "toggle":
-      print(`cloud: property/set toggle (id ${await sim.toggleLed()})`);
-      return;
-    case "get":
-      print(`cloud: property/get led (id ${await sim.getLed()})`);
-      return;
-    case "wifi-drop":
-      sim.wifiDrop();
-      return;
-    case "tcp-close":
-      sim.tcpClose();
-      return;
-    case "reset-module":
-      sim.resetModule();
-      return;
-    case "broker-restart":
-      await sim.brokerRestart();
-      return;
     case "status":
-      print(`LED ${sim.ledOn ? "on" : "off"}; wifi ${sim.link.wifi}, tcp ${sim.link.tcp}, mqtt ${sim.link.mqtt}`);
+      print(`LED ${target.ledOn ? "on" : "off"}; wifi ${target.link.wifi}, tcp ${target.link.tcp}, mqtt ${target.link.mqtt}`);
       return;
     case "help":
-      print("commands: on, off, toggle, get, wifi-drop, tcp-close, reset-module, broker-restart, status, quit");
+      print(`commands: ${[...(cloud ? ["on", "off", "toggle", "get"] : []), ...Object.keys(target.faults ?? {}), "status", "quit"].join(", ")}`);
       return;
     case "quit":
     case "exit":
       quit();
       return;
-    default:
-      print(`unknown command ${JSON.stringify(line)}; type "help"`);
   }
+  if (cloud && (line === "on" || line === "off")) print(`cloud: property/set led=${line === "on"} (id ${await cloud.set(line === "on")})`);
+  else if (cloud && line === "toggle") print(`cloud: property/set toggle (id ${await cloud.toggle()})`);
+  else if (cloud && line === "get") print(`cloud: property/get led (id ${await cloud.get()})`);
+  else print(`unknown command ${JSON.stringify(line)}; type "help"`);
 }
 
 /** The web dashboard lives in host-sim/dashboard; the console works without it. */

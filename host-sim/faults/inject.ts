@@ -18,23 +18,25 @@ export interface Injected {
 }
 
 export function injectFault(sim: Simulation<SimDevice>, fault: Fault, random: () => number, keepaliveS: number): Injected {
-  if (fault !== "tcp-close") sim.recordFault(fault); // tcpClose() records its own
+  // The Simulation's own fault methods record themselves; the others are recorded here.
   switch (fault) {
     case "wifi-drop":
-      sim.emulator.wifiDrop();
-      sim.clock.setTimeout(() => sim.emulator.wifiRestore(), 1_000 + Math.floor(random() * 30_000));
+      sim.wifiDrop(1_000 + Math.floor(random() * 30_000));
       return {};
     case "tcp-close":
       sim.tcpClose();
       return {};
     case "reset-module":
-      sim.emulator.reset();
+      sim.resetModule();
       return {};
     case "broker-restart":
       // In-process links are refused for the down time in board time; the promise only concerns
       // TCP listeners, which the simulated bench has none of.
-      void sim.broker!.restart(1_000 + Math.floor(random() * 10_000));
+      void sim.brokerRestart(1_000 + Math.floor(random() * 10_000));
       return {};
+  }
+  sim.recordFault(fault);
+  switch (fault) {
     case "uart-noise": {
       const rate = 0.0005 + random() * 0.005;
       const ms = 2_000 + Math.floor(random() * 20_000);
