@@ -121,9 +121,10 @@ function codecRows(): BenchRow[] {
 async function recordModuleOutput(receiveMode: "active" | "passive"): Promise<Uint8Array> {
   const sim = await Simulation.create({ receiveMode, wallClockStart: WALL, seed: 5 });
   const bytes: number[] = [];
-  sim.uart.onTraffic = (direction, chunk) => {
-    if (direction === "to-mcu") for (const b of chunk) bytes.push(b);
-  };
+  // Through the bench's events: the UART's own tap is the Simulation's (its runUntil needs it).
+  sim.onEvent((event) => {
+    if (event.type === "uart" && event.direction === "to-mcu") for (const b of event.bytes) bytes.push(b);
+  });
   try {
     sim.start();
     if (!(await sim.runUntil(() => sim.online, 120_000))) throw new Error("bench: the board did not come online");

@@ -148,6 +148,7 @@ export class Simulation<D extends SimDevice = LedDevice> {
     if (options.onEvent) this.listeners.add(options.onEvent);
     const seed = options.seed ?? 1;
     this.uart = new VirtualUart(clock, { baud: options.baud ?? 115200, chunkSize: options.chunkSize ?? 32, faults: { seed } });
+    // The bench owns the UART tap (runUntil counts activity through it): others listen to "uart" events.
     this.uart.onTraffic = (direction, bytes, t) => {
       this.activity++;
       if (this.listeners.size) this.emitOnly({ type: "uart", t, direction, bytes });
