@@ -70,11 +70,12 @@ describe("manifest.json", () => {
     expect(missing).toEqual([]);
   });
 
-  it("preloads everything but main (which runs at boot)", () => {
+  it("preloads everything but main (which runs at boot), each module by name", () => {
+    // mcconfig matches preload wildcards against .js files only: "mqtt/*" would preload nothing.
+    expect(manifest.preload.filter((p) => p.includes("*"))).toEqual([]);
     const map = specifiers(manifest.modules);
-    const preloaded = (spec: string) =>
-      manifest.preload.some((p) => (p.endsWith("/*") ? spec.startsWith(p.slice(0, -1)) : p === spec));
-    for (const spec of map.keys()) expect(preloaded(spec), spec).toBe(spec !== "main");
+    for (const spec of map.keys()) expect(manifest.preload.includes(spec), spec).toBe(spec !== "main");
+    for (const spec of manifest.preload) expect(map.has(spec), `preload ${spec} is a module`).toBe(true);
   });
 
   it("gives lin a Digital stub, and unknown platforms a clear error", () => {
