@@ -22,7 +22,7 @@ import { LedDevice, type AppEvent, type LedDeviceObserver } from "../firmware/ap
 import type { LinkStatus } from "../firmware/at/driver.js";
 import { parseConfig } from "../firmware/config.js";
 import type { DeviceConfig, ReceiveMode } from "../firmware/config.js";
-import type { Board, LogLevel, SerialHandlers } from "../firmware/board.js";
+import type { LogLevel, SerialHandlers } from "../firmware/board.js";
 import { OneNetBroker } from "./broker/onenet-broker.js";
 import { HostBoard } from "./board.js";
 import { LinkGate } from "./gate.js";
@@ -30,6 +30,7 @@ import { RealTimeDriver, VirtualClock } from "./clock.js";
 import { EmbeddedCloud, MqttCloud, type CloudSide, type DeviceMessage } from "./cloud.js";
 import { Esp8266Emulator, type Dialect, type EmulatorOptions } from "./esp8266/emulator.js";
 import { MemoryNetwork, NodeNetwork, type NetworkBackend } from "./network.js";
+import { TappedNetwork } from "./net-tap.js";
 import { VirtualUart, type UartDirection } from "./uart.js";
 
 /** The seed tutorial's device: the simulator's default identity, so its bytes match the seed's. */
@@ -105,10 +106,24 @@ export interface SimDevice {
   readonly client: { readonly online: boolean; readonly stats: { readonly connects: number; readonly connacks: number } };
   /** Frees what the device holds outside the bench (an XS worker). */
   close?(): void;
+  /**
+   * In real mode, the most board time to run per turn of Node's event loop: a device slower than
+   * real time (an emulated chip) then lags the wall clock instead of blocking the event loop.
+   */
+  readonly realTimeStepMs?: number;
+}
+
+/** The parts of the bench a device may need beyond its board (an emulated chip watches the module and its links). */
+export interface BenchParts {
+  clock: VirtualClock;
+  uart: VirtualUart;
+  emulator: Esp8266Emulator;
+  /** The module's network, tapped: every link it opens and the bytes each way. */
+  network: TappedNetwork;
 }
 
 /** Builds the firmware on the bench's board; the observer feeds the bench's link, LED and app events. */
-export type DeviceFactory<D extends SimDevice> = (board: Board, config: DeviceConfig, observer: LedDeviceObserver) => D;
+export type DeviceFactory<D extends SimDevice> = (board: HostBoard, config: DeviceConfig, observer: LedDeviceObserver, bench: BenchParts) => D;
 
 export class Simulation<D extends SimDevice = LedDevice> {
   readonly clock: VirtualClock;
@@ -117,6 +132,8 @@ export class Simulation<D extends SimDevice = LedDevice> {
   readonly board: HostBoard;
   readonly device: D;
   readonly config: DeviceConfig;
+  /** The module's network, tapped (every link and its bytes). */
+  readonly network: TappedNetwork;
   readonly cloud: CloudSide;
   /** The embedded broker (undefined with an external one). */
   readonly broker: OneNetBroker | undefined;
@@ -139,7 +156,15 @@ export class Simulation<D extends SimDevice = LedDevice> {
     createDevice: DeviceFactory<D>,
     parts: { clock: VirtualClock; network: NetworkBackend; broker: OneNetBroker | undefined; cloud: CloudSide; config: DeviceConfig; gate: LinkGate },
   ) {
-    const { clock, network, broker, cloud, config } = parts;
+    const { clock, broker, cloud, config } = parts;
+    const network = new TappedNetwork(parts.network);
+    this.network = network;
+    // Real I/O started inside a clock event: let its answer in before board time moves on.
+    const yieldForIo = () => {
+      this.activity++;
+      clock.requestYield();
+    };
+    network.listen({ open: yieldForIo, up: yieldForIo, close: yieldForIo });
     this.gate = parts.gate;
     this.clock = clock;
     this.broker = broker;
@@ -177,7 +202,7 @@ export class Simulation<D extends SimDevice = LedDevice> {
       session: (state) => this.setLayer("mqtt", state, ""),
       error: (code, detail) => this.emit({ type: "error", t: t(), code, detail }),
       app: (event, detail) => this.emit({ type: "app", t: t(), event, detail }),
-    });
+    }, { clock, uart: this.uart, emulator: this.emulator, network });
     this.unsubscribeCloud = cloud.onDeviceMessage((message) => {
       this.activity++;
       if (this.deviceMessages.length >= 20_000) this.deviceMessages.splice(0, 10_000);
@@ -198,7 +223,7 @@ export class Simulation<D extends SimDevice = LedDevice> {
       if (event.type === "cloud-publish")
         this.emit({ type: "publish", t: t(), direction: "down", kind: event.kind, topic: event.topic, payload: new TextDecoder().decode(event.payload) });
     });
-    this.realTime = options.mode === "real" ? new RealTimeDriver(clock) : undefined;
+    this.realTime = options.mode === "real" ? new RealTimeDriver(clock, 2, this.device.realTimeStepMs ?? Infinity) : undefined;
   }
 
   /** The bench with the Node LedDevice, or with the device `createDevice` builds (the firmware in XS). */
@@ -296,7 +321,7 @@ export class Simulation<D extends SimDevice = LedDevice> {
       let target: number;
       if (quietTurns < 8) target = Math.min(end, clock.now() + 1);
       else target = Math.min(end, Math.max(clock.now() + 1, clock.nextEventTime() ?? end));
-      clock.runUntil(target);
+      clock.runUntil(target, { yieldable: true });
       await new Promise<void>((resolve) => setImmediate(resolve));
       quietTurns = this.activity === before ? quietTurns + 1 : 0;
     }

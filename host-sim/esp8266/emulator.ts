@@ -17,7 +17,7 @@
  *   // faults (each also reported as a "fault" event):
  *   esp.wifiDrop(); esp.wifiRestore(); esp.closeByPeer(id?); esp.reset(); esp.failNextSend(n?, { thenSendOk? });
  *   esp.joinFailure(code 1-4); esp.dnsFailure(host, on?); esp.unresponsive(on); esp.busyBurst(ms);
- *   esp.stats; esp.state (read-only snapshot: wifi, links, modes, echo); esp.onEvent = ...
+ *   esp.stats; esp.state (read-only snapshot: wifi, links, modes, echo); esp.onEvent = ...; esp.listen(fn) -> off
  *   redact(line)                   // what the events show of a command line (no passwords)
  *   DEFAULT_DELAYS                 // the latencies below, in ms of virtual time
  *
@@ -252,6 +252,7 @@ export class Esp8266Emulator {
     resets: 0,
   };
   onEvent: ((event: EmulatorEvent) => void) | undefined;
+  private readonly listeners = new Set<(event: EmulatorEvent) => void>();
   /** The module's RST pin (active low). */
   readonly resetPin: { write(level: 0 | 1): void };
 
@@ -1304,8 +1305,15 @@ export class Esp8266Emulator {
     this.after(Math.max(0, time - this.clock.now()), fn);
   }
 
+  /** Another listener beside `onEvent` (the bench watches an emulated chip's link through it). */
+  listen(listener: (event: EmulatorEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   private emit(event: EmulatorEvent): void {
     this.onEvent?.(event);
+    for (const listener of this.listeners) listener(event);
   }
 
   private fault(fault: string): void {

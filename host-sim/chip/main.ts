@@ -1,0 +1,194 @@
+/*
+ * `npm run chip`: builds the firmware for the Raspberry Pi Pico with Moddable's mcconfig (release
+ * from the committed manifest, plus an instrumented and a debug build and two images that must
+ * fail visibly), runs the chip scenarios on the emulated Pico against our ESP8266 emulator and
+ * embedded broker, and prints the figures (exact: emulated cycles). Exit 1 if a scenario fails.
+ *
+ *   npm run chip -- [--bootrom PATH] [--no-build] [--quick] [--json FILE]
+ *
+ * Needs the Moddable SDK and the Pico SDK (README, "The emulated Pico"); the RP2040 bootrom from
+ * --bootrom or RP2040_BOOTROM.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DEFAULT_WIFI, SEED_DEVICE } from "../sim.js";
+import { parseArgs, UsageError } from "../cli/args.js";
+import { bootromPath, loadBootrom } from "./bootrom.js";
+import { buildChipImage, type ChipImage, type Creation, imageSizes, PROJECT_ROOT } from "./build.js";
+import type { XsPeaks } from "./chip-console.js";
+import { PICO_HZ } from "./pico-chip.js";
+import { blinksOf, bootToOnline, type ChipImageUnderTest, cyclesToMs, describePeaks, type Fault, recovers, setsFollowed, withBench } from "./scenarios.js";
+import { parseUf2 } from "./uf2.js";
+
+/** What every image is built with: the bench's own identity, so the emulator and broker admit it. */
+export const BENCH_CONFIG = {
+  ssid: DEFAULT_WIFI.ssid,
+  password: DEFAULT_WIFI.password,
+  product: SEED_DEVICE.productId,
+  device: SEED_DEVICE.deviceName,
+  key: SEED_DEVICE.key,
+} as const;
+
+/** The budget every platform carried before it was measured on the chip (it aborts at boot). */
+export const OLD_BUDGET: Creation = { static: 32768, chunk: { initial: 1536, incremental: 512 }, heap: { initial: 512, incremental: 64 }, stack: 320 };
+
+interface Images {
+  release: ChipImage;
+  active: ChipImage;
+  instrument: ChipImage;
+  debug: ChipImage;
+  badConfig: ChipImage;
+  oldBudget: ChipImage;
+}
+
+const results: { name: string; ok: boolean; detail: string }[] = [];
+const figures: Record<string, unknown> = {};
+
+function report(name: string, ok: boolean, detail: string): void {
+  results.push({ name, ok, detail });
+  console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail ? ` - ${detail}` : ""}`);
+}
+
+const stats = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? { min: s[0], median: s[Math.floor(s.length / 2)], max: s[s.length - 1], n: s.length } : undefined;
+};
+
+async function buildAll(noBuild: boolean): Promise<Images> {
+  const variants: [keyof Images, Parameters<typeof buildChipImage>[0]][] = [
+    ["release", { target: "pico", variant: "release", config: BENCH_CONFIG }],
+    ["active", { target: "pico", variant: "release-active", config: { ...BENCH_CONFIG, receiveMode: "active" } }],
+    ["badConfig", { target: "pico", variant: "bad-config", config: { ...BENCH_CONFIG, password: "1234" } }],
+    ["oldBudget", { target: "pico", variant: "old-budget", config: BENCH_CONFIG, creation: OLD_BUDGET }],
+    ["instrument", { target: "pico", kind: "instrument", variant: "instrument", config: BENCH_CONFIG }],
+    ["debug", { target: "pico", kind: "debug", variant: "debug", config: BENCH_CONFIG }],
+  ];
+  const images = {} as Images;
+  for (const [key, options] of variants) {
+    const dir = join(PROJECT_ROOT, "build/chip/images", options.variant!);
+    if (noBuild) {
+      const elf = join(dir, "xs_pico.elf");
+      images[key] = { uf2: join(dir, "xs_pico.uf2"), elf, log: "", sizes: imageSizes(elf, join(process.env.MODDABLE ?? "", "build/tmp/pico", options.kind ?? "release", "onenet-led")) };
+      continue;
+    }
+    const t0 = Date.now();
+    process.stdout.write(`building ${options.variant} (mcconfig -m -p pico${options.kind === "debug" ? " -d" : options.kind === "instrument" ? " -i" : ""})... `);
+    images[key] = await buildChipImage(options);
+    console.log(`${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  }
+  return images;
+}
+
+function load(image: ChipImage, bootrom: Uint32Array): ChipImageUnderTest {
+  return { image: parseUf2(readFileSync(image.uf2)), bootrom };
+}
+
+async function bootAndSets(under: ChipImageUnderTest, dialect: "2.x" | "1.7", mode: "passive" | "active", faults: Fault[]): Promise<void> {
+  const name = `AT ${dialect}, ${mode} receive`;
+  await withBench(under, { dialect, receiveMode: mode }, async (sim) => {
+    const online = await bootToOnline(sim);
+    report(`${name}: boot to online`, online !== undefined, online !== undefined ? `${(online / 1000).toFixed(2)} s emulated` : "not online in 30 s");
+    if (online === undefined) return;
+    figures[`bootToOnlineMs ${dialect} ${mode}`] = Math.round(online);
+    await sim.runFor(1000);
+    const sets = await setsFollowed(sim, 10);
+    const s = stats(sets.setToLedCycles);
+    report(`${name}: 10 sets, GP25 follows each, every set_reply reaches the cloud`, sets.followed === 10 && sets.answered === 10,
+      `${sets.followed}/10 followed, ${sets.answered}/10 answered; set-to-LED ${s ? `${s.min}..${s.max} cycles (median ${s.median}, ${cyclesToMs(s.median).toFixed(2)} ms)` : "n/a"}`);
+    figures[`setToLedCycles ${dialect} ${mode}`] = s;
+    figures[`replyMs ${dialect} ${mode}`] = stats(sets.replyMs.map(Math.round));
+    for (const fault of faults) {
+      const r = await recovers(sim, fault);
+      report(`${name}: ${fault} recovered, the next set obeyed`, r.ok, `back in ${(r.downMs / 1000).toFixed(1)} s emulated`);
+      figures[`recoveryMs ${dialect} ${mode} ${fault}`] = Math.round(r.downMs);
+    }
+    const u = sim.device.uartStats;
+    figures[`uart ${dialect} ${mode}`] = { ...u, baud: sim.device.uartBaud };
+    if (u.overruns > 0) report(`${name}: no UART overrun once the firmware runs`, false, `${u.overruns} bytes lost in the RX FIFO`);
+  });
+}
+
+async function memory(under: ChipImageUnderTest, sets: number): Promise<XsPeaks | undefined> {
+  return withBench(under, {}, async (sim) => {
+    const phases: Record<string, XsPeaks> = {};
+    const snapshot = () => ({ ...sim.device.console.peaks });
+    const online = await bootToOnline(sim);
+    await sim.runFor(1500); // the next sample covers the connect
+    phases.boot = snapshot();
+    if (online === undefined) {
+      report("memory: instrumented image online", false, "not online");
+      return undefined;
+    }
+    const done = await setsFollowed(sim, sets);
+    await sim.runFor(1500);
+    phases[`${sets} sets`] = snapshot();
+    let recovered = true;
+    for (const fault of ["wifi-drop", "tcp-close", "reset-module"] as Fault[]) recovered &&= (await recovers(sim, fault)).ok;
+    await sim.runFor(1500);
+    phases.faults = snapshot();
+    const p = sim.device.console.peaks;
+    report(`memory: instrumented image, boot + ${sets} sets + faults`, done.followed === sets && recovered && p.samples > 0, describePeaks(p));
+    figures.memoryPhases = phases;
+    return p;
+  });
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { values: ["bootrom", "json", "memory-sets"], flags: ["no-build", "quick"] });
+  if (args.has("help")) {
+    console.log("usage: npm run chip -- [--bootrom PATH] [--no-build] [--quick] [--memory-sets N] [--json FILE]");
+    return 0;
+  }
+  const bootrom = loadBootrom(bootromPath(args.get("bootrom")));
+  const images = await buildAll(args.has("no-build"));
+  figures.image = images.release.sizes;
+  figures.imageInstrument = images.instrument.sizes;
+  console.log(`release image: ${images.release.sizes.text} B flash (XS archive ${images.release.sizes.archive} B; our bytecode ${images.release.sizes.appBytecode} B in ${images.release.sizes.appModules} modules), ${images.release.sizes.bss} B bss`);
+
+  const release = load(images.release, bootrom);
+  const active = load(images.active, bootrom);
+  await bootAndSets(release, "2.x", "passive", ["wifi-drop", "tcp-close", "reset-module"]);
+  await bootAndSets(release, "1.7", "passive", args.has("quick") ? [] : ["wifi-drop", "reset-module"]);
+  await bootAndSets(active, "2.x", "active", args.has("quick") ? [] : ["tcp-close"]);
+  await bootAndSets(active, "1.7", "active", []);
+
+  await withBench(load(images.debug, bootrom), {}, async (sim) => {
+    const online = await bootToOnline(sim, 60_000);
+    const sets = online === undefined ? undefined : await setsFollowed(sim, 3);
+    const c = sim.device.console;
+    report("debug image: the xsbug host answers the login, logs, samples; online and 3 sets", c.debugBuild && online !== undefined && sets?.followed === 3 && c.peaks.samples > 0,
+      `${c.peaks.samples} samples, ${c.breaks} breaks resumed; ${describePeaks(c.peaks)}`);
+    figures.debugPeaks = { ...c.peaks };
+  });
+
+  const peaks = await memory(load(images.instrument, bootrom), Number(args.get("memory-sets") ?? (args.has("quick") ? 20 : 100)));
+  if (peaks) figures.peaks = peaks;
+
+  await withBench(load(images.badConfig, bootrom), {}, async (sim) => {
+    const seen = await blinksOf(sim, 12_000);
+    const ok = seen.groups.length >= 3 && seen.groups.every((g) => g === 2) && /fatal: config-refused: config "password"/.test(seen.line ?? "");
+    report("bad config (a 4-byte WiFi password): blink code 2 and a console line", ok, `groups ${JSON.stringify(seen.groups)}; "${seen.line ?? "no line"}"`);
+  });
+  await withBench(load(images.oldBudget, bootrom), {}, async (sim) => {
+    const seen = await blinksOf(sim, 30_000);
+    const ok = seen.groups.filter((g) => g === 4).length >= 3 && /fatal: memory-full/.test(seen.line ?? "") && seen.restarts >= 1;
+    report(`the old budget (static ${OLD_BUDGET.static}, stack ${OLD_BUDGET.stack}): memory full blinks code 4, then restarts`, ok,
+      `groups ${JSON.stringify(seen.groups)}; ${seen.restarts} restarts; "${seen.line ?? "no line"}"`);
+  });
+
+  const failed = results.filter((r) => !r.ok);
+  console.log(`\n${results.length - failed.length}/${results.length} chip scenarios passed (emulated RP2040 at ${PICO_HZ / 1e6} MHz)`);
+  const out = args.get("json") ?? join(PROJECT_ROOT, "build/chip/figures.json");
+  mkdirSync(join(out, ".."), { recursive: true });
+  writeFileSync(out, JSON.stringify({ results, figures }, null, 2));
+  console.log(`figures: ${out}`);
+  return failed.length ? 1 : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`npm run chip: ${error instanceof UsageError ? error.message : error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);
