@@ -9,11 +9,13 @@
  * Needs the Moddable SDK and the Pico SDK (README, "The emulated Pico"); the RP2040 bootrom from
  * --bootrom or RP2040_BOOTROM.
  */
+import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_WIFI, SEED_DEVICE } from "../sim.js";
 import { parseArgs, UsageError } from "../cli/args.js";
 import { bootromPath, loadBootrom } from "./bootrom.js";
+import { BUDGETED_PLATFORMS, budgetProblems, type ChipMemoryFixture, FIXTURE, requirement, xsnapAppLiveSlots } from "./budget.js";
 import { buildChipImage, type ChipImage, type Creation, imageSizes, PROJECT_ROOT } from "./build.js";
 import type { XsPeaks } from "./chip-console.js";
 import { PICO_HZ } from "./pico-chip.js";
@@ -41,6 +43,16 @@ interface Images {
   oldBudget: ChipImage;
 }
 
+const USAGE = `usage: npm run chip -- [options]
+  --bootrom PATH      the RP2040 bootrom (default: $RP2040_BOOTROM)
+  --no-build          use the images of the previous run (build/chip/images)
+  --quick             fewer faults, 20 sets for the memory figures
+  --memory-sets N     sets in the memory scenario (default 100)
+  --creation JSON     another memory budget for every image but old-budget (experiments)
+  --only LIST         only these images and their scenarios: release,active,instrument,debug,badConfig,oldBudget
+  --json FILE         where the figures go (default build/chip/figures.json)
+  --update-fixture    write the measured peaks to test/fixtures/chip-memory.json (npm test's budget check)`;
+
 const results: { name: string; ok: boolean; detail: string }[] = [];
 const figures: Record<string, unknown> = {};
 
@@ -54,17 +66,18 @@ const stats = (xs: number[]) => {
   return s.length ? { min: s[0], median: s[Math.floor(s.length / 2)], max: s[s.length - 1], n: s.length } : undefined;
 };
 
-async function buildAll(noBuild: boolean): Promise<Images> {
+async function buildAll(noBuild: boolean, creation: Creation | undefined, only: Set<string> | undefined): Promise<Partial<Images>> {
   const variants: [keyof Images, Parameters<typeof buildChipImage>[0]][] = [
-    ["release", { target: "pico", variant: "release", config: BENCH_CONFIG }],
-    ["active", { target: "pico", variant: "release-active", config: { ...BENCH_CONFIG, receiveMode: "active" } }],
-    ["badConfig", { target: "pico", variant: "bad-config", config: { ...BENCH_CONFIG, password: "1234" } }],
+    ["release", { target: "pico", variant: "release", config: BENCH_CONFIG, creation }],
+    ["active", { target: "pico", variant: "release-active", config: { ...BENCH_CONFIG, receiveMode: "active" }, creation }],
+    ["badConfig", { target: "pico", variant: "bad-config", config: { ...BENCH_CONFIG, password: "1234" }, creation }],
     ["oldBudget", { target: "pico", variant: "old-budget", config: BENCH_CONFIG, creation: OLD_BUDGET }],
-    ["instrument", { target: "pico", kind: "instrument", variant: "instrument", config: BENCH_CONFIG }],
-    ["debug", { target: "pico", kind: "debug", variant: "debug", config: BENCH_CONFIG }],
+    ["instrument", { target: "pico", kind: "instrument", variant: "instrument", config: BENCH_CONFIG, creation }],
+    ["debug", { target: "pico", kind: "debug", variant: "debug", config: BENCH_CONFIG, creation }],
   ];
-  const images = {} as Images;
+  const images: Partial<Images> = {};
   for (const [key, options] of variants) {
+    if (only && !only.has(key)) continue;
     const dir = join(PROJECT_ROOT, "build/chip/images", options.variant!);
     if (noBuild) {
       const elf = join(dir, "xs_pico.elf");
@@ -129,30 +142,65 @@ async function memory(under: ChipImageUnderTest, sets: number): Promise<XsPeaks 
     const p = sim.device.console.peaks;
     report(`memory: instrumented image, boot + ${sets} sets + faults`, done.followed === sets && recovered && p.samples > 0, describePeaks(p));
     figures.memoryPhases = phases;
+    figures.memorySets = sets;
     return p;
   });
 }
 
+/** The measured peaks against every 32-bit platform's budget; with --update-fixture, they become the CI's reference. */
+async function budgets(peaks: XsPeaks, sets: number, creation: Creation | undefined, update: boolean): Promise<void> {
+  const appLiveSlots = await xsnapAppLiveSlots(10);
+  const fixture: ChipMemoryFixture = {
+    measured: { date: new Date().toISOString().slice(0, 10), commit: gitCommit(), image: `pico instrumented release${creation ? `, creation ${JSON.stringify(creation)}` : ""}` },
+    chip: { chunksReserved: peaks.chunksReserved, slotsReserved: peaks.slotsReserved, stackPeak: peaks.stackPeak, chunksUsed: peaks.chunksUsed, slotsUsed: peaks.slotsUsed, sets },
+    xsnap: { appLiveSlots, sets: 10 },
+  };
+  figures.budgetFixture = fixture;
+  const need = requirement(fixture, appLiveSlots);
+  const manifest = JSON.parse(readFileSync(join(PROJECT_ROOT, "manifest.json"), "utf8")) as { platforms: Record<string, { creation?: Creation }> };
+  for (const platform of BUDGETED_PLATFORMS) {
+    const given = manifest.platforms[platform]?.creation;
+    const problems = given ? budgetProblems(given, need) : ["no creation budget"];
+    report(`manifest budget of ${platform} holds the measured peaks with 25 % headroom`, problems.length === 0, problems.join("; ") || `need ${need.heapBytes} B heap + ${need.stackSlots} stack slots`);
+  }
+  if (update) {
+    writeFileSync(FIXTURE, JSON.stringify(fixture, null, 2) + "\n");
+    console.log(`wrote ${FIXTURE}: commit it with the budgets it supports`);
+  }
+}
+
+function gitCommit(): string {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: PROJECT_ROOT, encoding: "utf8" }).trim();
+  } catch {
+    return "unknown";
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ["bootrom", "json", "memory-sets"], flags: ["no-build", "quick"] });
+  const args = parseArgs(argv, { values: ["bootrom", "json", "memory-sets", "creation", "only"], flags: ["no-build", "quick", "update-fixture"] });
   if (args.has("help")) {
-    console.log("usage: npm run chip -- [--bootrom PATH] [--no-build] [--quick] [--memory-sets N] [--json FILE]");
+    console.log(USAGE);
     return 0;
   }
   const bootrom = loadBootrom(bootromPath(args.get("bootrom")));
-  const images = await buildAll(args.has("no-build"));
-  figures.image = images.release.sizes;
-  figures.imageInstrument = images.instrument.sizes;
-  console.log(`release image: ${images.release.sizes.text} B flash (XS archive ${images.release.sizes.archive} B; our bytecode ${images.release.sizes.appBytecode} B in ${images.release.sizes.appModules} modules), ${images.release.sizes.bss} B bss`);
+  const creation = args.get("creation") === undefined ? undefined : (JSON.parse(args.get("creation")!) as Creation);
+  const only = args.get("only") === undefined ? undefined : new Set(args.get("only")!.split(","));
+  const images = await buildAll(args.has("no-build"), creation, only);
+  if (images.release) {
+    figures.image = images.release.sizes;
+    console.log(`release image: ${images.release.sizes.text} B flash (XS archive ${images.release.sizes.archive} B; our bytecode ${images.release.sizes.appBytecode} B in ${images.release.sizes.appModules} modules), ${images.release.sizes.bss} B bss`);
+    const release = load(images.release, bootrom);
+    await bootAndSets(release, "2.x", "passive", ["wifi-drop", "tcp-close", "reset-module"]);
+    await bootAndSets(release, "1.7", "passive", args.has("quick") ? [] : ["wifi-drop", "reset-module"]);
+  }
+  if (images.active) {
+    const active = load(images.active, bootrom);
+    await bootAndSets(active, "2.x", "active", args.has("quick") ? [] : ["tcp-close"]);
+    await bootAndSets(active, "1.7", "active", []);
+  }
 
-  const release = load(images.release, bootrom);
-  const active = load(images.active, bootrom);
-  await bootAndSets(release, "2.x", "passive", ["wifi-drop", "tcp-close", "reset-module"]);
-  await bootAndSets(release, "1.7", "passive", args.has("quick") ? [] : ["wifi-drop", "reset-module"]);
-  await bootAndSets(active, "2.x", "active", args.has("quick") ? [] : ["tcp-close"]);
-  await bootAndSets(active, "1.7", "active", []);
-
-  await withBench(load(images.debug, bootrom), {}, async (sim) => {
+  if (images.debug) await withBench(load(images.debug, bootrom), {}, async (sim) => {
     const online = await bootToOnline(sim, 60_000);
     const sets = online === undefined ? undefined : await setsFollowed(sim, 3);
     const c = sim.device.console;
@@ -161,15 +209,22 @@ async function main(argv: string[]): Promise<number> {
     figures.debugPeaks = { ...c.peaks };
   });
 
-  const peaks = await memory(load(images.instrument, bootrom), Number(args.get("memory-sets") ?? (args.has("quick") ? 20 : 100)));
-  if (peaks) figures.peaks = peaks;
+  if (images.instrument) {
+    figures.imageInstrument = images.instrument.sizes;
+    const sets = Number(args.get("memory-sets") ?? (args.has("quick") ? 20 : 100));
+    const peaks = await memory(load(images.instrument, bootrom), sets);
+    if (peaks) {
+      figures.peaks = peaks;
+      await budgets(peaks, sets, creation, args.has("update-fixture"));
+    }
+  }
 
-  await withBench(load(images.badConfig, bootrom), {}, async (sim) => {
+  if (images.badConfig) await withBench(load(images.badConfig, bootrom), {}, async (sim) => {
     const seen = await blinksOf(sim, 12_000);
     const ok = seen.groups.length >= 3 && seen.groups.every((g) => g === 2) && /fatal: config-refused: config "password"/.test(seen.line ?? "");
     report("bad config (a 4-byte WiFi password): blink code 2 and a console line", ok, `groups ${JSON.stringify(seen.groups)}; "${seen.line ?? "no line"}"`);
   });
-  await withBench(load(images.oldBudget, bootrom), {}, async (sim) => {
+  if (images.oldBudget) await withBench(load(images.oldBudget, bootrom), {}, async (sim) => {
     const seen = await blinksOf(sim, 30_000);
     const ok = seen.groups.filter((g) => g === 4).length >= 3 && /fatal: memory-full/.test(seen.line ?? "") && seen.restarts >= 1;
     report(`the old budget (static ${OLD_BUDGET.static}, stack ${OLD_BUDGET.stack}): memory full blinks code 4, then restarts`, ok,

@@ -80,12 +80,17 @@ describe("the Moddable entry inside XS", () => {
     expect(s.clock.errors).toEqual([]);
   });
 
-  it("stops at a bad mc/config key with one line naming it, never the secret", async () => {
+  it("stops at a bad mc/config key with one line naming it, never the secret, and blinks code 2 repeating the line", async () => {
     const s = await bootEntry({ key: "not base64 at all!" });
     expect(() => s.start()).toThrow(/did not start a device/);
-    const lines = s.board.logLines.map((l) => l.message).join("\n");
-    expect(lines).toMatch(/onenet-led: .*key/i);
-    expect(lines).not.toContain("not base64 at all!");
-    expect(lines).not.toContain(DEFAULT_WIFI.password);
+    const lines = () => s.board.logLines.map((l) => l.message);
+    expect(lines().join("\n")).toMatch(/^fatal: config-refused: config "key": .*\(the LED blinks 2 times, then pauses\)$/m);
+    // The entry's blink timers keep running in XS: two pulses, a pause, again; the line each cycle.
+    s.clock.advance(2 * 2200 - 1);
+    const lit = s.board.led.history.filter((h) => h.level === 1).map((h) => h.time);
+    expect(lit).toEqual([0, 500, 2200, 2700].map((t) => t + lit[0]));
+    expect(lines().filter((l) => l.startsWith("fatal: config-refused"))).toHaveLength(2);
+    expect(lines().join("\n")).not.toContain("not base64 at all!");
+    expect(lines().join("\n")).not.toContain(DEFAULT_WIFI.password);
   });
 });
