@@ -27,7 +27,7 @@ describe("onenet-led run --serial", () => {
     module = await emulatorOnDevice(pair.a, { dialect: "1.7", accessPoints: [{ ssid: "lab", password: "lab-password" }] });
     const child = spawn(
       process.execPath,
-      [cli, "run", "--serial", pair.b, "--baud", "115200", "--broker", `127.0.0.1:${mosquitto.port}`, "--ssid", "lab", "--password", "lab-password", "--events", "-", "--duration", "60"],
+      [cli, "run", "--serial", pair.b, "--baud", "115200", "--broker", `127.0.0.1:${mosquitto.port}`, "--cloud-user", "console", "--ssid", "lab", "--password", "lab-password", "--events", "-", "--duration", "60"],
       { stdio: ["pipe", "pipe", "pipe"] },
     );
     const events: { type: string; [key: string]: unknown }[] = [];
