@@ -19,17 +19,23 @@ import { ConsoleOutput, startConsole, type ConsoleTarget } from "./console.js";
 const HELP = `usage: onenet-led run [options]
 
 Runs the LED firmware on the host simulator: emulated ESP8266 on a virtual UART (115200 baud),
-a local OneNET-compatible broker, and a virtual LED. Then type cloud commands:
-  on | off | toggle | get          what the OneNET console would send (property/set, property/get)
+a local OneNET-compatible broker, and a virtual LED. Then type commands (any case):
+  on | off | toggle | get          what the OneNET console would send (property/set, property/get);
+                                   typed while the device is offline, they wait until it is back
   wifi-drop | tcp-close | reset-module | broker-restart     faults
   status | help | quit
+"quit", Ctrl-C, SIGTERM, --duration and a closed stdout all stop the board cleanly: the firmware
+sends DISCONNECT and closes its link, then the process exits 0 (--demo: 0 when it passed).
 
 options:
   --broker <host:port>     use an external MQTT broker (Mosquitto, or the real OneNET at
-                           mqtts.heclouds.com:1883) instead of the embedded one
+                           mqtts.heclouds.com:1883) instead of the embedded one. Only the device
+                           logs in there: OneNET admits nothing else
+  --cloud-user <name>      with --broker: a login for the cloud console, so on/off/toggle/get
+  --cloud-password <text>  work (a broker user allowed to publish on $sys/{product}/{device}/#)
   --serial <path>          drive a real ESP8266 on this serial port (USB-UART adapter) instead of
                            the emulator; it joins the real WiFi given by --ssid/--password and reaches
-                           OneNET (or --broker, which also carries the cloud console's commands)
+                           OneNET (or --broker)
   --baud <n>               the serial port's baud rate (default 115200)
   --product <id>           OneNET product id        (default ${SEED_DEVICE.productId}, the seed tutorial's)
   --device <name>          OneNET device name       (default ${SEED_DEVICE.deviceName})
@@ -39,8 +45,9 @@ options:
   --keepalive <s>          MQTT keepalive, 10..1800 (default 120)
   --dialect <1.7|2.x>      ESP8266 AT firmware family to emulate (default 2.x)
   --receive-mode <mode>    active | passive | transparent (default passive)
-  --duration <s>           exit after this many seconds
-  --events <file|->        write JSON lines (led, link, publish, error, fault events) to a file or stdout
+  --duration <s>           stop after this many seconds
+  --events <file|->        write JSON lines (led, link, publish, error, fault events; t: board time in
+                           whole ms) to a file or stdout
   --demo                   run the scripted scenario (boot, connect, LED on, off, WiFi drop and
                            recovery) in virtual time, print each step, exit 0 (1 if a step fails)
   --dashboard-port <n>     port of the local web dashboard (default: any free port)
@@ -229,9 +236,12 @@ function simulationOptions(args: ParsedArgs): SimulationOptions {
   const options: SimulationOptions = {};
   const broker = args.get("broker");
   if (broker !== undefined) {
-    const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(broker);
-    if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) throw new UsageError("--broker must be host:port, e.g. 127.0.0.1:1883");
-    options.broker = { host: match[1].replace(/^\[|\]$/g, ""), port: Number(match[2]) };
+    const match = /^(\[[^\]]+\]|[^:]+):([^:]*)$/.exec(broker);
+    if (!match || match[1] === "") throw new UsageError(`--broker must be host:port, e.g. 127.0.0.1:1883 or mqtts.heclouds.com:1883, got ${JSON.stringify(broker)}`);
+    if (!/^\d+$/.test(match[2])) throw new UsageError(`--broker ${broker}: the port must be a number, got ${JSON.stringify(match[2])}`);
+    const port = Number(match[2]);
+    if (port < 1 || port > 65535) throw new UsageError(`--broker ${broker}: port ${port} is out of range (1..65535)`);
+    options.broker = { host: match[1].replace(/^\[|\]$/g, ""), port };
   }
   const text = (name: string) => args.get(name);
   if (text("product") !== undefined) options.productId = text("product");
