@@ -397,6 +397,7 @@ function attachPrinter(sim: Simulation, print: (line: string) => void, quiet: bo
 class BackoffNote {
   private last = 0;
   private refused = false;
+  private readonly explained = new Set<string>();
 
   observe(event: SimEvent): string | undefined {
     if (event.type === "error" && event.code.startsWith("connack-")) this.refused = event.code !== "connack-server-unavailable";
@@ -405,16 +406,24 @@ class BackoffNote {
       this.refused = false;
     }
     if (event.type !== "log") return undefined;
-    const match = /retry in (\d+) ms/.exec(event.message);
+    const match = /retry in (\d+(?:\.\d+)?) ms/.exec(event.message);
     if (!match) return undefined;
-    const delay = Number(match[1]);
+    const delay = Math.round(Number(match[1]));
     const grew = this.last > 0 && delay > this.last;
     this.last = delay;
     if (!grew) return undefined;
     const seconds = delay >= 10_000 ? Math.round(delay / 1000) : Math.round(delay / 100) / 10;
+    // The whole reason once per kind of wait; after that, the short form.
+    const kind = this.refused ? "refused" : "failed";
+    const first = !this.explained.has(kind);
+    this.explained.add(kind);
     const why = this.refused
-      ? "after a refused login the wait starts at 2 min and doubles up to 30 min: check the product id, device name and key"
-      : "the wait doubles after each failed try, up to 60 s, so a broker that is down is not hammered (OneNET bans a device that logs in 10 times in 5 s)";
+      ? first
+        ? "after a refused login the wait starts at 2 min and doubles up to 30 min: check the product id, device name and key"
+        : "refused again: the wait doubles, up to 30 min"
+      : first
+        ? "the wait doubles after each failed try, up to 60 s, so a broker that is down is not hammered (OneNET bans a device that logs in 10 times in 5 s)"
+        : "the wait doubles after each failed try, up to 60 s";
     return `${stamp(event.t)} mqtt  next try in ${seconds} s: ${why}`;
   }
 }
