@@ -118,8 +118,8 @@ async function runInteractive(
     if (!args.has("no-dashboard")) dashboard = await startDashboardIfPresent(sim, dashboardPort, print);
     if (dashboard) print(`dashboard: ${dashboard.url}`);
     print(`type "help" for the commands; "quit" or Ctrl-C quits.`);
-    sim.start();
     const console = startConsole(simulationTarget(sim), out, (reason) => exit.request(reason));
+    sim.start();
     const reason = await exit.requested;
     console.close();
     print(`stopping (${reason}): the firmware disconnects and closes its link`);
@@ -198,7 +198,6 @@ async function runHardware(
       `broker ${options.broker ? `${options.broker.host}:${options.broker.port}` : `${run.config.mqtt.host}:${run.config.mqtt.port}`}.`);
     if (!run.cloud) print(options.broker ? NO_CONSOLE : `cloud console: none: switch the LED from OneNET's console (see README: the OneNET console).`);
     print(`type "help" for the commands; "quit" or Ctrl-C quits.`);
-    run.start();
     const cloud = run.cloud;
     const led = run.config.led.identifier;
     const console = startConsole(
@@ -221,6 +220,7 @@ async function runHardware(
       out,
       (reason) => exit.request(reason),
     );
+    run.start();
     const reason = await exit.requested;
     console.close();
     print(`stopping (${reason}): the firmware disconnects and closes its link`);
