@@ -21,6 +21,7 @@
  *   led {on} | link {layer, state, detail} | publish {direction, kind, topic, payload}
  *   error {code, detail} | app {event, detail} | fault {fault} | log {level, message}
  *   uart {entries: UartEntry[]} | packet {packet: PacketView} | control {action, ok, message}
+ *   stopped {}   the last message: the simulator is shutting down (the page must not show "Online")
  *
  * Secrets: CONNECT passwords (the token) and the CWJAP password are redacted at the source
  * (packets.ts, uart-view.ts); every string sent is also scrubbed of the configured WiFi password
@@ -294,7 +295,9 @@ export async function startDashboard(sim: Simulation, options: DashboardOptions 
       clearInterval(heartbeat);
       offSim();
       offBroker?.();
-      for (const res of clients) res.end();
+      if (uart.pending) flushUart();
+      const bye = `data: ${JSON.stringify({ k: "stopped", t: sim.clock.now() })}\n\n`;
+      for (const res of clients) res.end(bye);
       clients.clear();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
