@@ -41,12 +41,12 @@ describe("dashboard page (headless Chromium)", () => {
     const { cli, page } = await simulatorWithPage();
     // Enough UART lines that the list overflows its box many times over.
     await expect.poll(() => page.locator("#uart li").count(), { timeout: WAIT }).toBeGreaterThan(50);
-    const sizes = await page.evaluate(() => ({
-      page: document.scrollingElement!.scrollHeight,
+    const sizes = await page.evaluate<{ page: number; window: number; uart: number; uartBox: number }>(`({
+      page: document.scrollingElement.scrollHeight,
       window: window.innerHeight,
-      uart: (document.getElementById("uart") as HTMLElement).scrollHeight,
-      uartBox: (document.getElementById("uart") as HTMLElement).clientHeight,
-    }));
+      uart: document.getElementById("uart").scrollHeight,
+      uartBox: document.getElementById("uart").clientHeight,
+    })`);
     expect(sizes.uart).toBeGreaterThan(sizes.uartBox * 2);
     expect(sizes.page).toBeLessThanOrEqual(sizes.window);
     cli.type("quit");
