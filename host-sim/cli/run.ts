@@ -108,13 +108,13 @@ async function runInteractive(
 ): Promise<number> {
   const print = out.print;
   const sim = await Simulation.create({ ...options, mode: "real", cloudLogin: login });
+  let dashboard: { url: string; close(): Promise<void> } | undefined;
   try {
     // The banner comes first: the board starts only after it.
     print(`onenet-led simulator: device ${sim.config.onenet.deviceName} of product ${sim.config.onenet.productId}, ` +
       `broker ${options.broker ? `${options.broker.host}:${options.broker.port}` : "embedded (loopback)"}, ESP8266 AT ${options.dialect ?? "2.x"}.`);
     if (!sim.cloud) print(NO_CONSOLE);
     attachPrinter(sim, print, quiet, events);
-    let dashboard: { url: string; close(): Promise<void> } | undefined;
     if (!args.has("no-dashboard")) dashboard = await startDashboardIfPresent(sim, dashboardPort, print);
     if (dashboard) print(`dashboard: ${dashboard.url}`);
     print(`type "help" for the commands; "quit" or Ctrl-C quits.`);
@@ -130,6 +130,7 @@ async function runInteractive(
     return 0;
   } finally {
     await sim.close();
+    await dashboard?.close();
   }
 }
 
@@ -276,8 +277,8 @@ const NO_CONSOLE = `cloud console: none (on, off, toggle and get are off): ${NO_
 function cloudLogin(args: ParsedArgs, options: SimulationOptions): CloudLogin | false {
   const username = args.get("cloud-user");
   const password = args.get("cloud-password");
-  if ((username !== undefined || password !== undefined) && !options.broker && args.get("serial") === undefined)
-    throw new UsageError("--cloud-user and --cloud-password go with --broker (the embedded broker needs no login)");
+  if ((username !== undefined || password !== undefined) && !options.broker)
+    throw new UsageError("--cloud-user and --cloud-password go with --broker (the embedded broker needs no login; OneNET admits no console login)");
   if (password !== undefined && username === undefined) throw new UsageError("--cloud-password needs --cloud-user");
   if (username === undefined) return false;
   return { username, ...(password !== undefined ? { password } : {}) };
