@@ -85,27 +85,29 @@ export async function run(argv: string[]): Promise<number> {
   if (events?.toStdout) events.onBroken = () => exit.request("stdout closed");
   exit.onSignals();
   if (duration) exit.after(duration * 1000, `--duration ${duration}`);
+  const context: RunContext = { options, login, out, quiet, events, exit };
   try {
-    if (args.get("serial") !== undefined) return await runHardware(args, options, login, out, quiet, events, exit);
-    if (args.has("demo")) return await runDemoCommand(options, login, out, quiet, events, exit);
-    return await runInteractive(args, options, login, dashboardPort, out, quiet, events, exit);
+    if (args.get("serial") !== undefined) return await runHardware(args, context);
+    if (args.has("demo")) return await runDemoCommand(context);
+    return await runInteractive(args, dashboardPort, context);
   } finally {
     exit.dispose();
     await events?.close();
   }
 }
 
+/** What every kind of run shares: the checked options, where lines go, and when to stop. */
+interface RunContext {
+  options: SimulationOptions;
+  login: CloudLogin | false;
+  out: ConsoleOutput;
+  quiet: boolean;
+  events: EventSink | undefined;
+  exit: ExitRequest;
+}
+
 /** The simulator, interactive: banner, dashboard, console; every way out shuts the board down cleanly. */
-async function runInteractive(
-  args: ParsedArgs,
-  options: SimulationOptions,
-  login: CloudLogin | false,
-  dashboardPort: number,
-  out: ConsoleOutput,
-  quiet: boolean,
-  events: EventSink | undefined,
-  exit: ExitRequest,
-): Promise<number> {
+async function runInteractive(args: ParsedArgs, dashboardPort: number, { options, login, out, quiet, events, exit }: RunContext): Promise<number> {
   const print = out.print;
   const sim = await Simulation.create({ ...options, mode: "real", cloudLogin: login });
   let dashboard: { url: string; close(): Promise<void> } | undefined;
@@ -134,14 +136,7 @@ async function runInteractive(
   }
 }
 
-async function runDemoCommand(
-  options: SimulationOptions,
-  login: CloudLogin | false,
-  out: ConsoleOutput,
-  quiet: boolean,
-  events: EventSink | undefined,
-  exit: ExitRequest,
-): Promise<number> {
+async function runDemoCommand({ options, login, out, quiet, events, exit }: RunContext): Promise<number> {
   const print = out.print;
   const sim = await Simulation.create({ ...options, mode: options.broker ? "real" : "virtual", cloudLogin: login });
   try {
@@ -162,15 +157,7 @@ async function runDemoCommand(
 }
 
 /** `--serial`: the firmware on the host board, a real module on the serial port, wall-clock time. */
-async function runHardware(
-  args: ParsedArgs,
-  options: SimulationOptions,
-  login: CloudLogin | false,
-  out: ConsoleOutput,
-  quiet: boolean,
-  events: EventSink | undefined,
-  exit: ExitRequest,
-): Promise<number> {
+async function runHardware(args: ParsedArgs, { options, login, out, quiet, events, exit }: RunContext): Promise<number> {
   const print = out.print;
   const raw: Record<string, unknown> = {
     product: options.productId ?? SEED_DEVICE.productId,

@@ -55,21 +55,16 @@ describe.concurrent("onenet-led run --broker: every way out", () => {
     await disconnectedCleanly("exit-quit");
   });
 
-  it("Ctrl-C (SIGINT): the same", async () => {
-    const p = board("exit-sigint", ["--quiet"]);
-    await p.waitFor(/mqtt\s+online/, 40_000);
-    expect(await leave(p, () => p.kill("SIGINT"))).toBeLessThan(2_000);
-    expect(p.stdout).toContain("stopping (Ctrl-C)");
-    await disconnectedCleanly("exit-sigint");
-  });
-
-  it("SIGTERM: the same", async () => {
-    const p = board("exit-sigterm", ["--quiet"]);
-    await p.waitFor(/mqtt\s+online/, 40_000);
-    expect(await leave(p, () => p.kill("SIGTERM"))).toBeLessThan(2_000);
-    expect(p.stdout).toContain("stopping (SIGTERM)");
-    await disconnectedCleanly("exit-sigterm");
-  });
+  for (const [signal, name] of [["SIGINT", "Ctrl-C"], ["SIGTERM", "SIGTERM"]] as const) {
+    it(`${name} (${signal}): the same`, async () => {
+      const device = `exit-${signal.toLowerCase()}`;
+      const p = board(device, ["--quiet"]);
+      await p.waitFor(/mqtt\s+online/, 40_000);
+      expect(await leave(p, () => p.kill(signal))).toBeLessThan(2_000);
+      expect(p.stdout).toContain(`stopping (${name})`);
+      await disconnectedCleanly(device);
+    });
+  }
 
   it("--duration: stops on time, DISCONNECT sent, exit 0 within 2 s of the duration", async () => {
     const p = board("exit-duration", ["--quiet", "--duration", "8"]);
