@@ -27,6 +27,46 @@ export interface CloudSide {
   close(): Promise<void>;
 }
 
+/** What the cloud console logs into a broker with (a Mosquitto user, say; OneNET admits only devices). */
+export interface CloudLogin {
+  username?: string;
+  password?: string;
+  clientId?: string;
+}
+
+/** The cloud console could not log in: the message is for the user as it is. */
+export class CloudConsoleError extends Error {
+  override name = "CloudConsoleError";
+}
+
+/** MQTT 3.1.1 CONNACK return codes (section 3.2.2.3). */
+const CONNACK_MEANING: Record<number, string> = {
+  1: "unacceptable protocol version",
+  2: "client identifier rejected",
+  3: "server unavailable",
+  4: "bad user name or password",
+  5: "not authorized",
+};
+
+/** What a CONNACK return code means, in words. */
+export function connackMeaning(code: number): string {
+  return CONNACK_MEANING[code] ?? "not a return code MQTT 3.1.1 defines (1..5): the broker refuses this login";
+}
+
+function hostOf(url: string): string {
+  return url.replace(/^[a-z]+:\/\//, "");
+}
+
+function consoleError(url: string, error: Error & { code?: unknown }): CloudConsoleError {
+  const where = hostOf(url);
+  if (typeof error.code === "number")
+    return new CloudConsoleError(`the broker at ${where} refused the cloud console's login: CONNACK ${error.code} (${connackMeaning(error.code)})`);
+  const code = typeof error.code === "string" ? error.code : "";
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return new CloudConsoleError(`cannot reach the broker: unknown host ${JSON.stringify(where.replace(/:\d+$/, ""))}`);
+  if (code === "ECONNREFUSED") return new CloudConsoleError(`cannot reach the broker at ${where}: connection refused (is it running?)`);
+  return new CloudConsoleError(`cannot reach the broker at ${where}: ${error.message}`);
+}
+
 export class EmbeddedCloud implements CloudSide {
   constructor(
     private readonly broker: OneNetBroker,
@@ -88,9 +128,40 @@ export class MqttCloud implements CloudSide {
     });
   }
 
-  /** Connects to `url` (e.g. mqtt://127.0.0.1:1883) as the cloud side of one device. */
-  static async connect(url: string, productId: string, deviceName: string): Promise<MqttCloud> {
-    const client = await mqtt.connectAsync(url, { clientId: `onenet-led-cloud-${process.pid}-${Math.random().toString(36).slice(2, 8)}`, reconnectPeriod: 500, connectTimeout: 5000 });
+  /**
+   * Connects to `url` (e.g. mqtt://127.0.0.1:1883) as the cloud side of one device, with `login`
+   * when the broker wants one. A broker that refuses the login, or cannot be reached, is a
+   * CloudConsoleError whose message says which and why (never the password).
+   */
+  static async connect(url: string, productId: string, deviceName: string, login: CloudLogin = {}): Promise<MqttCloud> {
+    const client = mqtt.connect(url, {
+      clientId: login.clientId ?? `onenet-led-cloud-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+      ...(login.username !== undefined ? { username: login.username } : {}),
+      ...(login.password !== undefined ? { password: login.password } : {}),
+      // No retry until the first login worked: a refusal is an answer, not a fault to hammer.
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+    });
+    let onError: (error: Error) => void = () => {};
+    let onClose: () => void = () => {};
+    try {
+      await new Promise<void>((resolve, reject) => {
+        onError = (error) => reject(consoleError(url, error));
+        onClose = () => reject(new CloudConsoleError(`the broker at ${hostOf(url)} closed the cloud console's connection before answering its login`));
+        client.once("connect", () => resolve());
+        client.once("error", onError);
+        client.once("close", onClose);
+      });
+    } catch (error) {
+      client.end(true);
+      throw error;
+    } finally {
+      client.off("error", onError);
+      client.off("close", onClose);
+    }
+    // Once logged in, come back by itself after a broker restart.
+    client.options.reconnectPeriod = 500;
+    client.on("error", () => {});
     const cloud = new MqttCloud(client, productId, deviceName);
     await client.subscribeAsync(`$sys/${productId}/${deviceName}/thing/#`, { qos: 0 });
     return cloud;

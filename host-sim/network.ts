@@ -197,7 +197,9 @@ export class NodeNetwork implements NetworkBackend {
         if (done) return;
         done = true;
         if (timer) clearTimeout(timer);
-        socket.end(() => socket.destroy());
+        // An orderly FIN once what was written has gone; a link still dialling is just dropped.
+        if (connected) socket.end(() => socket.destroy());
+        else socket.destroy();
       },
       pause() {
         socket.pause();

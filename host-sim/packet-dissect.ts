@@ -10,6 +10,8 @@
  *   renderDissection(d: Dissection): string     text tables for a terminal
  *   parseHex(text: string): Uint8Array          "10 9F 01", "109f01", "0x10,0x9f"; throws HexError
  *   toSpacedHex(bytes, offset?, length?): string   "10 9F 01"
+ *   redactPassword(bytes, packet): DissectedPacket   a CONNECT's password (the OneNET token) as "<redacted N bytes>"
+ *   truncation(bytes, offset): string | undefined   "3 bytes, the packet needs 4" for a packet cut short
  */
 import {
   CONNACK,
@@ -312,6 +314,61 @@ export function dissect(bytes: Uint8Array, options: { role?: DecoderRole } = {})
   decoder.feed(bytes, 0, bytes.length, sink);
   if (!framingLost) decoder.end(sink);
   return { ok: packets.every((p) => p.error === null), packets, unparsed: bytes.length - consumed };
+}
+
+export function redactMarker(n: number): string {
+  return `<redacted ${n} bytes>`;
+}
+
+/** The dissection with a CONNECT's password hidden: field value and hex, and the packet's hex. */
+export function redactPassword(bytes: Uint8Array, p: DissectedPacket): DissectedPacket {
+  if (p.typeNumber !== 1) return p;
+  const password = p.fields.find((f) => f.name === "password");
+  let from: number;
+  let to: number;
+  if (password) {
+    from = password.offset;
+    to = password.offset + password.length;
+  } else if (p.error) {
+    // A CONNECT the decoder refused: the token may sit anywhere after the fixed header.
+    const len = p.fields.find((f) => f.name === "remaining length");
+    from = len ? len.offset + len.length : p.offset + Math.min(1, p.length);
+    to = p.offset + p.length;
+  } else return p;
+  const n = to - from;
+  const marker = redactMarker(n);
+  const hideField = (f: DissectedField): DissectedField => {
+    const fEnd = f.offset + f.length;
+    if (fEnd <= from || f.offset >= to) return f;
+    if (f === password) return { ...f, hex: marker, value: marker, kind: "name", note: "the OneNET token: hidden" };
+    return { ...f, hex: marker, value: marker, kind: "name" };
+  };
+  const fields = p.fields.map(hideField);
+  const sections = p.sections.map((s) => ({ ...s, fields: s.fields.map(hideField) }));
+  const parts: string[] = [];
+  if (from > p.offset) parts.push(toSpacedHex(bytes, p.offset, from - p.offset));
+  if (n > 0) parts.push(marker);
+  if (p.offset + p.length > to) parts.push(toSpacedHex(bytes, to, p.offset + p.length - to));
+  return { ...p, fields, sections, hex: parts.join(" ") };
+}
+
+/** How a packet starting at `offset` falls short of its length, in words; undefined when it does not. */
+export function truncation(bytes: Uint8Array, offset: number): string | undefined {
+  const have = bytes.length - offset;
+  if (have < 1) return undefined;
+  if (have < 2) return "1 byte: the fixed header needs at least 2";
+  let remaining = 0;
+  let multiplier = 1;
+  let i = offset + 1;
+  for (; i < bytes.length && i <= offset + 4; i++) {
+    remaining += (bytes[i]! & 127) * multiplier;
+    multiplier *= 128;
+    if (!(bytes[i]! & 128)) {
+      const needs = i + 1 - offset + remaining;
+      return needs > have ? `${have} byte${have === 1 ? "" : "s"}, the packet needs ${needs}` : undefined;
+    }
+  }
+  return `${have} bytes end inside the remaining length (its last byte has the continuation bit set)`;
 }
 
 /** Wraps a hex string to `width` bytes per line. */

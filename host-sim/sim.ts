@@ -16,7 +16,14 @@
  *
  * The broker is either the embedded OneNET-compatible one (in-process: the emulator's CIPSTART
  * reaches it through a MemoryNetwork, no sockets) or an external one (`broker: { host, port }`,
- * reached over real TCP through NodeNetwork, with `mqtts.heclouds.com` mapped to it).
+ * reached over real TCP through NodeNetwork, with `mqtts.heclouds.com` mapped to it). With an
+ * external broker the device's messages are read off its own link (wire-watch.ts), so nothing but
+ * the device needs a login there; the cloud console (sets and gets) logs in only when asked
+ * (`cloudLogin`: a user the broker admits; `false`: no console, as against the real OneNET).
+ *
+ * close() is a power-down: the firmware's stop runs in board time (DISCONNECT, AT+CIPCLOSE) until
+ * the module has closed its link (or `settleMs` has passed), then the module is switched off,
+ * which closes whatever socket is left.
  */
 import { LedDevice, type AppEvent, type LedDeviceObserver } from "../firmware/app.js";
 import type { LinkStatus } from "../firmware/at/driver.js";
@@ -27,11 +34,12 @@ import { OneNetBroker } from "./broker/onenet-broker.js";
 import { HostBoard } from "./board.js";
 import { LinkGate } from "./gate.js";
 import { RealTimeDriver, VirtualClock } from "./clock.js";
-import { EmbeddedCloud, MqttCloud, type CloudSide, type DeviceMessage } from "./cloud.js";
+import { EmbeddedCloud, MqttCloud, type CloudLogin, type CloudSide, type DeviceMessage } from "./cloud.js";
 import { Esp8266Emulator, type Dialect, type EmulatorOptions } from "./esp8266/emulator.js";
 import { MemoryNetwork, NodeNetwork, type NetworkBackend } from "./network.js";
 import { TappedNetwork } from "./net-tap.js";
 import { VirtualUart, type UartDirection } from "./uart.js";
+import { ThingWatch } from "./wire-watch.js";
 
 /** The seed tutorial's device: the simulator's default identity, so its bytes match the seed's. */
 export const SEED_DEVICE = {
@@ -58,7 +66,7 @@ export const LINK_LAYERS: Readonly<Record<LinkStatus, readonly (readonly [Layer,
 export type SimEvent =
   | { type: "led"; t: number; on: boolean }
   | { type: "link"; t: number; layer: Layer; state: string; detail: string }
-  | { type: "publish"; t: number; direction: "up" | "down"; kind: string; topic: string; payload: string }
+  | { type: "publish"; t: number; direction: "up" | "down"; kind: string; topic: string; payload: string; /** down: false when the device was not there to get it */ delivered?: boolean }
   | { type: "error"; t: number; code: string; detail: string }
   | { type: "app"; t: number; event: AppEvent; detail: string }
   | { type: "fault"; t: number; fault: string }
@@ -96,6 +104,12 @@ export interface SimulationOptions {
    * EmbeddedCloud on a OneNetBroker the caller serves over loopback TLS). Closed by close().
    */
   cloud?: CloudSide;
+  /**
+   * With `broker` and no `cloud`: how the cloud console logs in (default: anonymously); `false`: no
+   * console at all, for a broker that admits only the device (then setLed and getLed throw a
+   * NoCloudConsoleError).
+   */
+  cloudLogin?: CloudLogin | false;
   onEvent?: (event: SimEvent) => void;
 }
 
@@ -134,7 +148,8 @@ export class Simulation<D extends SimDevice = LedDevice> {
   readonly config: DeviceConfig;
   /** The module's network, tapped (every link and its bytes). */
   readonly network: TappedNetwork;
-  readonly cloud: CloudSide;
+  /** What sends sets and gets like the OneNET console; undefined when the broker admits only the device. */
+  readonly cloud: CloudSide | undefined;
   /** The embedded broker (undefined with an external one). */
   readonly broker: OneNetBroker | undefined;
   readonly events: SimEvent[] = [];
@@ -150,11 +165,21 @@ export class Simulation<D extends SimDevice = LedDevice> {
   private readonly unsubscribeCloud: () => void;
   private activity = 0;
   private started = false;
+  private closing: Promise<void> | undefined;
 
   private constructor(
     readonly options: SimulationOptions,
     createDevice: DeviceFactory<D>,
-    parts: { clock: VirtualClock; network: NetworkBackend; broker: OneNetBroker | undefined; cloud: CloudSide; config: DeviceConfig; gate: LinkGate },
+    parts: {
+      clock: VirtualClock;
+      network: NetworkBackend;
+      broker: OneNetBroker | undefined;
+      cloud: CloudSide | undefined;
+      config: DeviceConfig;
+      gate: LinkGate;
+      /** External broker: the device's messages are read off its link instead of asked of the cloud side. */
+      watchWire: boolean;
+    },
   ) {
     const { clock, broker, cloud, config } = parts;
     const network = new TappedNetwork(parts.network);
@@ -203,7 +228,7 @@ export class Simulation<D extends SimDevice = LedDevice> {
       error: (code, detail) => this.emit({ type: "error", t: t(), code, detail }),
       app: (event, detail) => this.emit({ type: "app", t: t(), event, detail }),
     }, { clock, uart: this.uart, emulator: this.emulator, network });
-    this.unsubscribeCloud = cloud.onDeviceMessage((message) => {
+    const recordDeviceMessage = (message: DeviceMessage): void => {
       this.activity++;
       if (this.deviceMessages.length >= 20_000) this.deviceMessages.splice(0, 10_000);
       this.deviceMessages.push(message);
@@ -217,11 +242,30 @@ export class Simulation<D extends SimDevice = LedDevice> {
         }
       }
       this.emit({ type: "publish", t: t(), direction: "up", kind: message.kind, topic: message.topic, payload: message.payload });
-    });
+    };
+    if (parts.watchWire) {
+      const watch = new ThingWatch(config.onenet.productId, config.onenet.deviceName, (message) => {
+        if (message.direction === "up") recordDeviceMessage(message);
+        else {
+          this.activity++;
+          this.emit({ type: "publish", t: t(), direction: "down", kind: message.kind, topic: message.topic, payload: message.payload, delivered: true });
+        }
+      });
+      this.unsubscribeCloud = network.listen(watch);
+    } else if (cloud) this.unsubscribeCloud = cloud.onDeviceMessage(recordDeviceMessage);
+    else this.unsubscribeCloud = () => {};
     broker?.onEvent((event) => {
       this.activity++;
       if (event.type === "cloud-publish")
-        this.emit({ type: "publish", t: t(), direction: "down", kind: event.kind, topic: event.topic, payload: new TextDecoder().decode(event.payload) });
+        this.emit({
+          type: "publish",
+          t: t(),
+          direction: "down",
+          kind: event.kind,
+          topic: event.topic,
+          payload: new TextDecoder().decode(event.payload),
+          delivered: event.delivered,
+        });
     });
     this.realTime = options.mode === "real" ? new RealTimeDriver(clock, 2, this.device.realTimeStepMs ?? Infinity) : undefined;
   }
@@ -250,11 +294,12 @@ export class Simulation<D extends SimDevice = LedDevice> {
     let network: NetworkBackend;
     let broker: OneNetBroker | undefined;
     const gate = new LinkGate();
-    let cloud: CloudSide;
+    let cloud: CloudSide | undefined;
     if (options.broker) {
       const { host, port } = options.broker;
       network = new NodeNetwork({ dns: { [config.mqtt.host]: host }, ports: { [config.mqtt.port]: port } });
-      cloud = options.cloud ?? (await MqttCloud.connect(`mqtt://${host}:${port}`, productId, deviceName));
+      const login = options.cloudLogin ?? {};
+      cloud = options.cloud ?? (login === false ? undefined : await MqttCloud.connect(`mqtt://${host}:${port}`, productId, deviceName, login));
     } else {
       // The broker's clock is the board's when the board has one (token expiry replays exactly),
       // else real time: a board without a clock signs with a far-future `et`.
@@ -271,7 +316,7 @@ export class Simulation<D extends SimDevice = LedDevice> {
       cloud = new EmbeddedCloud(broker, productId, deviceName);
     }
     const factory = createDevice ?? ((board, c, observer) => new LedDevice(board, c, observer) as unknown as D);
-    return new Simulation<D>(options, factory, { clock, network, broker, cloud, config, gate });
+    return new Simulation<D>(options, factory, { clock, network, broker, cloud, config, gate, watchWire: options.broker !== undefined });
   }
 
   /** Powers the board and the module on. */
@@ -330,7 +375,7 @@ export class Simulation<D extends SimDevice = LedDevice> {
   // ------------------------------------------------------------------ the cloud
 
   async setLed(on: boolean): Promise<string> {
-    return this.cloud.setProperty({ [this.config.led.identifier]: on });
+    return this.console().setProperty({ [this.config.led.identifier]: on });
   }
 
   async toggleLed(): Promise<string> {
@@ -340,7 +385,12 @@ export class Simulation<D extends SimDevice = LedDevice> {
   }
 
   async getLed(): Promise<string> {
-    return this.cloud.getProperty([this.config.led.identifier]);
+    return this.console().getProperty([this.config.led.identifier]);
+  }
+
+  private console(): CloudSide {
+    if (!this.cloud) throw new NoCloudConsoleError();
+    return this.cloud;
   }
 
   /** The device's reply to the cloud message `id`, once it has arrived. */
@@ -381,13 +431,39 @@ export class Simulation<D extends SimDevice = LedDevice> {
     await this.broker.restart(downMs);
   }
 
-  async close(): Promise<void> {
-    this.realTime?.stop();
-    this.device.stop();
-    this.device.close?.();
-    this.unsubscribeCloud();
-    await this.cloud.close();
-    await this.broker?.close();
+  /**
+   * Switches the bench off as a user would the board: the firmware's stop() (DISCONNECT when
+   * online, AT+CIPCLOSE) runs in board time until the module's link is closed or `settleMs` of
+   * board time (virtual mode) or wall time (real mode) has passed; then the module is powered off
+   * (any socket left is closed) and the cloud side and broker are closed. Safe to call twice.
+   */
+  close(options: { settleMs?: number } = {}): Promise<void> {
+    this.closing ??= this.shutDown(options.settleMs ?? 1500);
+    return this.closing;
+  }
+
+  private async shutDown(settleMs: number): Promise<void> {
+    try {
+      this.device.stop();
+      if (this.started) await this.settle(() => !this.emulator.hasOpenLink, settleMs);
+    } finally {
+      this.realTime?.stop();
+      this.emulator.powerOff();
+      this.device.close?.();
+      this.unsubscribeCloud();
+      await this.cloud?.close();
+      await this.broker?.close();
+    }
+  }
+
+  /** Lets board time run (the firmware's work reaches the UART and the module) until `done()` or `limitMs`. */
+  private async settle(done: () => boolean, limitMs: number): Promise<void> {
+    if (!this.realTime) {
+      await this.runUntil(done, limitMs);
+      return;
+    }
+    const deadline = Date.now() + limitMs;
+    while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
   }
 
   // ------------------------------------------------------------------ internals
@@ -425,5 +501,13 @@ export class Simulation<D extends SimDevice = LedDevice> {
         // A display that fails must not stop the board.
       }
     }
+  }
+}
+
+/** setLed/getLed on a bench whose broker admits only the device (no cloud console login). */
+export class NoCloudConsoleError extends Error {
+  override name = "NoCloudConsoleError";
+  constructor() {
+    super("no cloud console on this broker: it admits only the device (give the console a login, or use the broker's own console)");
   }
 }

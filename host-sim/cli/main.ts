@@ -33,6 +33,13 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`onenet-led: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
     return 1;
   }
+  // A reader that goes away (`| head`) ends the output, not in a stack trace. `run` shuts the
+  // board down first (its console watches stdout itself).
+  const quietExit = (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE" && name !== "run") process.exit(0);
+  };
+  process.stdout.on("error", quietExit);
+  process.stderr.on("error", () => {});
   try {
     const module = await command.load();
     return await module.run(rest);

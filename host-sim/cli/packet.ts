@@ -1,8 +1,10 @@
 /*
  * `onenet-led packet encode <type> [--field value ...]`: one MQTT 3.1.1 packet as spaced upper-case
  * hex, built by the firmware's own encoders (so the tool shows exactly what the board sends).
+ * `--explain` adds the annotated breakdown of what was built.
  * `onenet-led packet decode <hex>`: an annotated breakdown (host-sim/packet-dissect.ts), `--json`
- * for machines. Bad hex or a malformed packet: exit code 1 and the rule it breaks.
+ * for machines. Bad hex or a malformed packet: exit code 1 and the rule it breaks. A CONNECT's
+ * password (the OneNET token) is shown as "<redacted N bytes>" unless --show-secrets.
  */
 import {
   MqttError,
@@ -26,26 +28,36 @@ import {
   newUnsubscribeFields,
 } from "../../firmware/mqtt/index.js";
 import type { DecoderRole } from "../../firmware/mqtt/index.js";
-import { HexError, dissect, parseHex, renderDissection, toSpacedHex } from "../packet-dissect.js";
+import { HexError, dissect, parseHex, redactPassword, renderDissection, toSpacedHex, truncation } from "../packet-dissect.js";
+import type { Dissection } from "../packet-dissect.js";
 import { UsageError, intOption, parseArgs } from "./args.js";
 import type { OptionSpec, ParsedArgs } from "./args.js";
 
-const USAGE = `usage: onenet-led packet encode <type> [options]   print one MQTT 3.1.1 packet as hex
-       onenet-led packet decode <hex> [--json] [--role any|client|server]
+const USAGE = `usage: onenet-led packet encode <type> [options] [--explain]
+                                                     print one MQTT 3.1.1 packet as hex (--explain:
+                                                     and its annotated breakdown)
+       onenet-led packet decode <hex> [--json] [--role any|client|server] [--show-secrets]
                                                      annotate a packet (or several) byte by byte
 
 types: connect publish puback pubrec pubrel pubcomp subscribe unsubscribe pingreq disconnect
        (and, for testing clients: connack suback unsuback pingresp)
 each takes --help, e.g. onenet-led packet encode connect --help`;
 
-const DECODE_USAGE = `usage: onenet-led packet decode <hex> [--json] [--role any|client|server]
+const DECODE_USAGE = `usage: onenet-led packet decode <hex> [--json] [--role any|client|server] [--show-secrets]
 
 Prints each packet's fixed header (type, flags, remaining length), variable header and payload,
 every field beside its bytes. Hex may be spaced or not ("10 9F 01 ..." or "109F01...").
-  --json   machine-readable output (the same data)
-  --role   any (default): accept all 14 types; client: reject what a server must not send;
-           server: reject what a client must not send
-Exit code 1 for bad hex or a malformed packet, with the decoder's error naming the rule broken.`;
+  --json           machine-readable output (the same data)
+  --role           any (default): accept all 14 types; client: reject what a server must not send;
+                   server: reject what a client must not send
+  --show-secrets   show a CONNECT's password (the OneNET token) instead of "<redacted N bytes>"
+Exit code 1 for bad hex or a malformed packet, with the decoder's error naming the rule broken
+(a packet cut short: how many bytes it has and how many it needs).`;
+
+/** The dissection as shown: a CONNECT's password hidden unless asked for. */
+function shown(d: Dissection, bytes: Uint8Array, showSecrets: boolean): Dissection {
+  return showSecrets ? d : { ...d, packets: d.packets.map((p) => redactPassword(bytes, p)) };
+}
 
 interface EncoderCommand {
   help: string;
@@ -220,7 +232,7 @@ async function encode(argv: string[]): Promise<number> {
   }
   const command = encoders[type.toLowerCase()];
   if (!command) throw new UsageError(`unknown packet type ${JSON.stringify(type)}; one of: ${Object.keys(encoders).join(", ")}`);
-  const args = parseArgs(rest, { ...command.spec, flags: [...(command.spec.flags ?? []), "json"] });
+  const args = parseArgs(rest, { ...command.spec, flags: [...(command.spec.flags ?? []), "json", "explain", "show-secrets"] });
   if (args.has("help")) {
     console.log(command.help);
     return 0;
@@ -238,13 +250,18 @@ async function encode(argv: string[]): Promise<number> {
     throw error;
   }
   const hex = toSpacedHex(buf, 0, n);
-  if (args.has("json")) console.log(JSON.stringify({ type: type.toUpperCase(), length: n, hex }));
-  else console.log(hex);
+  const bytes = buf.subarray(0, n);
+  const explained = args.has("explain") ? shown(dissect(bytes), bytes, args.has("show-secrets")) : undefined;
+  if (args.has("json")) console.log(JSON.stringify({ type: type.toUpperCase(), length: n, hex, ...(explained ? { dissection: explained } : {}) }));
+  else {
+    console.log(hex);
+    if (explained) console.log(`\n${renderDissection(explained)}`);
+  }
   return 0;
 }
 
 async function decode(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ["role"], flags: ["json"] });
+  const args = parseArgs(argv, { values: ["role"], flags: ["json", "show-secrets"] });
   if (args.has("help")) {
     console.log(DECODE_USAGE);
     return 0;
@@ -262,12 +279,14 @@ async function decode(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  const d = dissect(bytes, { role });
+  const d = shown(dissect(bytes, { role }), bytes, args.has("show-secrets"));
   if (args.has("json")) console.log(JSON.stringify(d, null, 2));
   else console.log(renderDissection(d));
   if (!d.ok) {
     const bad = d.packets.find((p) => p.error !== null)!;
-    console.error(`onenet-led packet decode: malformed packet at offset ${bad.offset}: ${bad.error!.code}: ${bad.error!.description}`);
+    const short = bad.error!.code === "truncated-packet" ? truncation(bytes, bad.offset) : undefined;
+    if (short) console.error(`onenet-led packet decode: ${bad.type || "packet"} at offset ${bad.offset} is cut short: ${short} (truncated-packet)`);
+    else console.error(`onenet-led packet decode: malformed packet at offset ${bad.offset}: ${bad.error!.code}: ${bad.error!.description}`);
     return 1;
   }
   return 0;

@@ -5,28 +5,37 @@
  * ESP8266 (its DNS sends mqtts.heclouds.com to that broker), the firmware on the host board, and the
  * virtual LED, printed as a clear line each time it changes. Type `help` at the prompt.
  */
+import { lookup } from "node:dns/promises";
 import { createWriteStream, type WriteStream } from "node:fs";
-import readline from "node:readline";
+import { isIP } from "node:net";
 import type { ReceiveMode } from "../../firmware/config.js";
 import { DEFAULT_WIFI, SEED_DEVICE, Simulation, type SimEvent, type SimulationOptions } from "../sim.js";
 import { intOption, parseArgs, UsageError, type ParsedArgs } from "./args.js";
 import { runDemo } from "./demo.js";
 import { HardwareRun } from "../hardware.js";
+import type { CloudLogin } from "../cloud.js";
+import { ConsoleOutput, startConsole, type ConsoleTarget } from "./console.js";
 
 const HELP = `usage: onenet-led run [options]
 
 Runs the LED firmware on the host simulator: emulated ESP8266 on a virtual UART (115200 baud),
-a local OneNET-compatible broker, and a virtual LED. Then type cloud commands:
-  on | off | toggle | get          what the OneNET console would send (property/set, property/get)
+a local OneNET-compatible broker, and a virtual LED. Then type commands (any case):
+  on | off | toggle | get          what the OneNET console would send (property/set, property/get);
+                                   typed while the device is offline, they wait until it is back
   wifi-drop | tcp-close | reset-module | broker-restart     faults
   status | help | quit
+"quit", Ctrl-C, SIGTERM, --duration and a closed stdout all stop the board cleanly: the firmware
+sends DISCONNECT and closes its link, then the process exits 0 (--demo: 0 when it passed).
 
 options:
   --broker <host:port>     use an external MQTT broker (Mosquitto, or the real OneNET at
-                           mqtts.heclouds.com:1883) instead of the embedded one
+                           mqtts.heclouds.com:1883) instead of the embedded one. Only the device
+                           logs in there: OneNET admits nothing else
+  --cloud-user <name>      with --broker: a login for the cloud console, so on/off/toggle/get
+  --cloud-password <text>  work (a broker user allowed to publish on $sys/{product}/{device}/#)
   --serial <path>          drive a real ESP8266 on this serial port (USB-UART adapter) instead of
                            the emulator; it joins the real WiFi given by --ssid/--password and reaches
-                           OneNET (or --broker, which also carries the cloud console's commands)
+                           OneNET (or --broker)
   --baud <n>               the serial port's baud rate (default 115200)
   --product <id>           OneNET product id        (default ${SEED_DEVICE.productId}, the seed tutorial's)
   --device <name>          OneNET device name       (default ${SEED_DEVICE.deviceName})
@@ -36,8 +45,9 @@ options:
   --keepalive <s>          MQTT keepalive, 10..1800 (default 120)
   --dialect <1.7|2.x>      ESP8266 AT firmware family to emulate (default 2.x)
   --receive-mode <mode>    active | passive | transparent (default passive)
-  --duration <s>           exit after this many seconds
-  --events <file|->        write JSON lines (led, link, publish, error, fault events) to a file or stdout
+  --duration <s>           stop after this many seconds
+  --events <file|->        write JSON lines (led, link, publish, error, fault events; t: board time in
+                           whole ms) to a file or stdout
   --demo                   run the scripted scenario (boot, connect, LED on, off, WiFi drop and
                            recovery) in virtual time, print each step, exit 0 (1 if a step fails)
   --dashboard-port <n>     port of the local web dashboard (default: any free port)
@@ -47,7 +57,10 @@ options:
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
-    values: ["broker", "product", "device", "key", "ssid", "password", "keepalive", "dialect", "receive-mode", "duration", "events", "dashboard-port", "seed", "serial", "baud"],
+    values: [
+      "broker", "product", "device", "key", "ssid", "password", "keepalive", "dialect", "receive-mode", "duration", "events",
+      "dashboard-port", "seed", "serial", "baud", "cloud-user", "cloud-password",
+    ],
     flags: ["demo", "no-dashboard", "quiet"],
   });
   if (args.has("help")) {
@@ -56,62 +69,96 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (args.positional.length) throw new UsageError(`unexpected argument ${JSON.stringify(args.positional[0])}`);
   const options = simulationOptions(args);
+  const login = cloudLogin(args, options);
+  const duration = intOption(args, "duration", 1, 365 * 24 * 3600);
+  const dashboardPort = intOption(args, "dashboard-port", 0, 65535) ?? 0;
+  if (args.get("serial") === undefined && args.get("baud") !== undefined) throw new UsageError("--baud goes with --serial");
+  if (args.get("serial") !== undefined && args.has("demo")) throw new UsageError("--demo runs on the emulator; it does not go with --serial");
+  if (options.broker) await checkBrokerHost(options.broker);
+
   const events = openEvents(args.get("events"));
   const quiet = args.has("quiet") || events?.toStdout === true;
-  const print = events?.toStdout ? (line: string) => console.error(line) : (line: string) => console.log(line);
-
-  if (args.get("serial") !== undefined) {
-    if (args.has("demo")) throw new UsageError("--demo runs on the emulator; it does not go with --serial");
-    return runHardware(args, options, print, quiet, events);
+  // With --events - the JSON lines own stdout: the human lines (and the prompt) go to stderr.
+  const out = new ConsoleOutput(events?.toStdout ? process.stderr : process.stdout);
+  const exit = new ExitRequest();
+  out.onBroken = () => exit.request("stdout closed");
+  if (events?.toStdout) events.onBroken = () => exit.request("stdout closed");
+  exit.onSignals();
+  if (duration) exit.after(duration * 1000, `--duration ${duration}`);
+  const context: RunContext = { options, login, out, quiet, events, exit };
+  try {
+    if (args.get("serial") !== undefined) return await runHardware(args, context);
+    if (args.has("demo")) return await runDemoCommand(context);
+    return await runInteractive(args, dashboardPort, context);
+  } finally {
+    exit.dispose();
+    await events?.close();
   }
-  if (args.get("baud") !== undefined) throw new UsageError("--baud goes with --serial");
+}
 
-  if (args.has("demo")) {
-    const sim = await Simulation.create({ ...options, mode: options.broker ? "real" : "virtual" });
-    attachPrinter(sim, print, quiet, events);
-    try {
-      return await runDemo(sim, print);
-    } finally {
-      await sim.close();
-      await events?.close();
-    }
-  }
+/** What every kind of run shares: the checked options, where lines go, and when to stop. */
+interface RunContext {
+  options: SimulationOptions;
+  login: CloudLogin | false;
+  out: ConsoleOutput;
+  quiet: boolean;
+  events: EventSink | undefined;
+  exit: ExitRequest;
+}
 
-  const sim = await Simulation.create({ ...options, mode: "real" });
-  attachPrinter(sim, print, quiet, events);
+/** The simulator, interactive: banner, dashboard, console; every way out shuts the board down cleanly. */
+async function runInteractive(args: ParsedArgs, dashboardPort: number, { options, login, out, quiet, events, exit }: RunContext): Promise<number> {
+  const print = out.print;
+  const sim = await Simulation.create({ ...options, mode: "real", cloudLogin: login });
   let dashboard: { url: string; close(): Promise<void> } | undefined;
-  if (!args.has("no-dashboard")) dashboard = await startDashboardIfPresent(sim, intOption(args, "dashboard-port", 0, 65535) ?? 0, print);
-  sim.start();
-  print(`onenet-led simulator: device ${sim.config.onenet.deviceName} of product ${sim.config.onenet.productId}, ` +
-    `broker ${options.broker ? `${options.broker.host}:${options.broker.port}` : "embedded (loopback)"}, ESP8266 AT ${options.dialect ?? "2.x"}.`);
-  if (dashboard) print(`dashboard: ${dashboard.url}`);
-  print(`type "help" for the cloud commands; Ctrl-C quits.`);
+  try {
+    // The banner comes first: the board starts only after it.
+    print(`onenet-led simulator: device ${sim.config.onenet.deviceName} of product ${sim.config.onenet.productId}, ` +
+      `broker ${options.broker ? `${options.broker.host}:${options.broker.port}` : "embedded (loopback)"}, ESP8266 AT ${options.dialect ?? "2.x"}.`);
+    if (!sim.cloud) print(NO_CONSOLE);
+    attachPrinter(sim, print, quiet, events);
+    if (!args.has("no-dashboard")) dashboard = await startDashboardIfPresent(sim, dashboardPort, print);
+    if (dashboard) print(`dashboard: ${dashboard.url}`);
+    print(`type "help" for the commands; "quit" or Ctrl-C quits.`);
+    const console = startConsole(simulationTarget(sim), out, (reason) => exit.request(reason));
+    sim.start();
+    const reason = await exit.requested;
+    console.close();
+    print(`stopping (${reason}): the firmware disconnects and closes its link`);
+    // The board first, so the dashboard shows it going offline; then the page learns the simulator stopped.
+    await sim.close();
+    await dashboard?.close();
+    print("stopped");
+    return 0;
+  } finally {
+    await sim.close();
+    await dashboard?.close();
+  }
+}
 
-  const duration = intOption(args, "duration", 1, 365 * 24 * 3600);
-  const done = new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-    if (duration) setTimeout(stop, duration * 1000).unref();
-    startConsole(simulationTarget(sim), print, stop);
-  });
-  await done;
-  print("stopping");
-  await dashboard?.close();
-  await sim.close();
-  await events?.close();
-  process.stdin.pause();
-  return 0;
+async function runDemoCommand({ options, login, out, quiet, events, exit }: RunContext): Promise<number> {
+  const print = out.print;
+  const sim = await Simulation.create({ ...options, mode: options.broker ? "real" : "virtual", cloudLogin: login });
+  try {
+    if (!sim.cloud) print(NO_CONSOLE);
+    attachPrinter(sim, print, quiet, events);
+    const status = await runDemo(sim, print, exit.signal);
+    if (!exit.signal.aborted) {
+      await sim.close();
+      return status;
+    }
+    print(`demo stopped (${exit.reason}) before its end`);
+    await sim.close();
+    // Nobody reading the output is no failure; anything else stopped the demo before it passed.
+    return exit.reason === "stdout closed" ? 0 : 1;
+  } finally {
+    await sim.close();
+  }
 }
 
 /** `--serial`: the firmware on the host board, a real module on the serial port, wall-clock time. */
-async function runHardware(
-  args: ParsedArgs,
-  options: SimulationOptions,
-  print: (line: string) => void,
-  quiet: boolean,
-  events: EventSink | undefined,
-): Promise<number> {
+async function runHardware(args: ParsedArgs, { options, login, out, quiet, events, exit }: RunContext): Promise<number> {
+  const print = out.print;
   const raw: Record<string, unknown> = {
     product: options.productId ?? SEED_DEVICE.productId,
     device: options.deviceName ?? SEED_DEVICE.deviceName,
@@ -121,30 +168,33 @@ async function runHardware(
     keepalive: options.keepaliveS ?? 120,
     receiveMode: options.receiveMode ?? "passive",
   };
+  const path = args.get("serial")!;
+  const listeners = new Set<(event: SimEvent) => void>();
   const run = await HardwareRun.create({
-    serial: { path: args.get("serial")!, baud: intOption(args, "baud", 300, 4_000_000) ?? 115200 },
+    serial: { path, baud: intOption(args, "baud", 300, 4_000_000) ?? 115200 },
     broker: options.broker,
+    cloudLogin: login,
     config: raw,
     onEvent: (event) => {
       events?.write(event, run.clock.wallTime());
       printEvent(event, print, quiet);
+      for (const listener of listeners) listener(event);
     },
   });
-  run.start();
-  print(`onenet-led: the firmware on this PC, driving the ESP8266 on ${args.get("serial")}; ` +
-    `broker ${options.broker ? `${options.broker.host}:${options.broker.port}` : `${run.config.mqtt.host}:${run.config.mqtt.port}`}.`);
-  print(run.cloud ? `type on, off, toggle, get, status or quit` : `no --broker: switch the LED from OneNET's console; type status or quit`);
-  const duration = intOption(args, "duration", 1, 365 * 24 * 3600);
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", () => resolve());
-    process.once("SIGTERM", () => resolve());
-    if (duration) setTimeout(resolve, duration * 1000).unref();
+  try {
+    print(`onenet-led: the firmware on this PC, driving the ESP8266 on ${path}; ` +
+      `broker ${options.broker ? `${options.broker.host}:${options.broker.port}` : `${run.config.mqtt.host}:${run.config.mqtt.port}`}.`);
+    if (!run.cloud) print(options.broker ? NO_CONSOLE : `cloud console: none: switch the LED from OneNET's console (see README: the OneNET console).`);
+    print(`type "help" for the commands; "quit" or Ctrl-C quits.`);
     const cloud = run.cloud;
     const led = run.config.led.identifier;
-    startConsole(
+    const console = startConsole(
       {
         get ledOn() {
           return run.ledOn;
+        },
+        get online() {
+          return run.online;
         },
         link: run.link,
         cloud: cloud && {
@@ -152,25 +202,34 @@ async function runHardware(
           toggle: () => cloud.setProperty({ [led]: !run.ledOn }),
           get: () => cloud.getProperty([led]),
         },
+        noCloud: options.broker ? NO_CONSOLE_SHORT : "against OneNET, switch the LED from OneNET's console",
+        onOnline: (listener) => onlineListener(listeners, listener),
       },
-      print,
-      resolve,
+      out,
+      (reason) => exit.request(reason),
     );
-  });
-  print("stopping");
-  await run.close();
-  await events?.close();
-  process.stdin.pause();
-  return 0;
+    run.start();
+    const reason = await exit.requested;
+    console.close();
+    print(`stopping (${reason}): the firmware disconnects and closes its link`);
+    await run.close();
+    print("stopped");
+    return 0;
+  } finally {
+    await run.close();
+  }
 }
 
 function simulationOptions(args: ParsedArgs): SimulationOptions {
   const options: SimulationOptions = {};
   const broker = args.get("broker");
   if (broker !== undefined) {
-    const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(broker);
-    if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) throw new UsageError("--broker must be host:port, e.g. 127.0.0.1:1883");
-    options.broker = { host: match[1].replace(/^\[|\]$/g, ""), port: Number(match[2]) };
+    const match = /^(\[[^\]]+\]|[^:]+):([^:]*)$/.exec(broker);
+    if (!match || match[1] === "") throw new UsageError(`--broker must be host:port, e.g. 127.0.0.1:1883 or mqtts.heclouds.com:1883, got ${JSON.stringify(broker)}`);
+    if (!/^\d+$/.test(match[2])) throw new UsageError(`--broker ${broker}: the port must be a number, got ${JSON.stringify(match[2])}`);
+    const port = Number(match[2]);
+    if (port < 1 || port > 65535) throw new UsageError(`--broker ${broker}: port ${port} is out of range (1..65535)`);
+    options.broker = { host: match[1].replace(/^\[|\]$/g, ""), port };
   }
   const text = (name: string) => args.get(name);
   if (text("product") !== undefined) options.productId = text("product");
@@ -195,25 +254,115 @@ function simulationOptions(args: ParsedArgs): SimulationOptions {
   return options;
 }
 
+/** Without a console login on an external broker: what the console cannot do, and how to get it. */
+const NO_CONSOLE_SHORT =
+  "the broker is given only the device's login; switch the LED from the broker's own console (OneNET: the device's page), " +
+  "or start with --cloud-user and --cloud-password to send sets from here";
+const NO_CONSOLE = `cloud console: none (on, off, toggle and get are off): ${NO_CONSOLE_SHORT}.`;
+
+/** --cloud-user/--cloud-password: the console's own login on an external broker; without them, none. */
+function cloudLogin(args: ParsedArgs, options: SimulationOptions): CloudLogin | false {
+  const username = args.get("cloud-user");
+  const password = args.get("cloud-password");
+  if ((username !== undefined || password !== undefined) && !options.broker)
+    throw new UsageError("--cloud-user and --cloud-password go with --broker (the embedded broker needs no login; OneNET admits no console login)");
+  if (password !== undefined && username === undefined) throw new UsageError("--cloud-password needs --cloud-user");
+  if (username === undefined) return false;
+  return { username, ...(password !== undefined ? { password } : {}) };
+}
+
+/** An unknown host is a mistake to report now, not a DNS failure to retry for ever. */
+async function checkBrokerHost(broker: { host: string; port: number }): Promise<void> {
+  if (isIP(broker.host)) return;
+  try {
+    await lookup(broker.host);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOTFOUND" || code === "EAI_NONAME" || code === "EAI_FAIL" || code === "EAI_NODATA")
+      throw new UsageError(`--broker ${broker.host}:${broker.port}: unknown host ${JSON.stringify(broker.host)}`);
+    throw new UsageError(`--broker ${broker.host}:${broker.port}: cannot look up ${JSON.stringify(broker.host)} (${code ?? (error as Error).message})`);
+  }
+}
+
+/**
+ * Why and when to stop: the first of quit, --duration, SIGINT, SIGTERM, a closed stdout. A second
+ * signal while the board is shutting down ends the process at once.
+ */
+class ExitRequest {
+  readonly requested: Promise<string>;
+  private resolve!: (reason: string) => void;
+  private readonly controller = new AbortController();
+  private readonly cleanups: (() => void)[] = [];
+  reason = "";
+
+  constructor() {
+    this.requested = new Promise((resolve) => (this.resolve = resolve));
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  request(reason: string): void {
+    if (this.reason) return;
+    this.reason = reason;
+    this.resolve(reason);
+    this.controller.abort();
+  }
+
+  onSignals(): void {
+    for (const [signal, name, code] of [["SIGINT", "Ctrl-C", 130], ["SIGTERM", "SIGTERM", 143]] as const) {
+      const handler = () => {
+        if (this.reason) process.exit(code);
+        this.request(name);
+      };
+      process.on(signal, handler);
+      this.cleanups.push(() => process.off(signal, handler));
+    }
+  }
+
+  after(ms: number, reason: string): void {
+    const timer = setTimeout(() => this.request(reason), ms);
+    this.cleanups.push(() => clearTimeout(timer));
+  }
+
+  dispose(): void {
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+  }
+}
+
 interface EventSink {
   toStdout: boolean;
   write(event: SimEvent, wallTime: number): void;
   close(): Promise<void>;
+  /** Called once when the stream fails (stdout closed). */
+  onBroken?: () => void;
 }
 
-/** The JSON-lines event stream of `--events`: machine-readable, secret-free (no UART bytes, no log). */
+/**
+ * The JSON-lines event stream of `--events`: machine-readable, secret-free (no UART bytes, no
+ * log). `t` is board time in whole milliseconds; `time` the wall clock (ISO 8601).
+ */
 function openEvents(target: string | undefined): EventSink | undefined {
   if (target === undefined) return undefined;
-  const stream: NodeJS.WritableStream | WriteStream = target === "-" ? process.stdout : createWriteStream(target, { flags: "w" });
-  return {
+  const stream: NodeJS.WriteStream | WriteStream = target === "-" ? process.stdout : createWriteStream(target, { flags: "w" });
+  let broken = false;
+  const sink: EventSink = {
     toStdout: target === "-",
     write(event, wallTime) {
-      if (event.type === "uart" || event.type === "log") return;
-      stream.write(`${JSON.stringify({ time: new Date(wallTime).toISOString(), ...event })}\n`);
+      if (broken || event.type === "uart" || event.type === "log") return;
+      stream.write(`${JSON.stringify({ time: new Date(Math.floor(wallTime)).toISOString(), ...event, t: Math.round(event.t) })}\n`);
     },
     close: () =>
-      target === "-" ? Promise.resolve() : new Promise<void>((resolve) => (stream as WriteStream).end(() => resolve())),
+      target === "-" || broken ? Promise.resolve() : new Promise<void>((resolve) => (stream as WriteStream).end(() => resolve())),
   };
+  (stream as WriteStream).on("error", (error: Error) => {
+    if (broken) return;
+    broken = true;
+    if (target === "-") sink.onBroken?.();
+    else process.stderr.write(`onenet-led run: --events ${target}: ${error.message}\n`);
+  });
+  return sink;
 }
 
 function stamp(t: number): string {
@@ -222,13 +371,53 @@ function stamp(t: number): string {
 
 /** Human-readable lines: the LED loudly, link states, cloud traffic, and (unless quiet) the firmware's log. */
 function attachPrinter(sim: Simulation, print: (line: string) => void, quiet: boolean, events: EventSink | undefined): void {
+  const backoff = new BackoffNote();
   sim.onEvent((event) => {
     events?.write(event, sim.clock.wallTime());
-    printEvent(event, print, quiet);
+    printEvent(event, print, quiet, backoff);
   });
 }
 
-function printEvent(event: SimEvent, print: (line: string) => void, quiet: boolean): void {
+/**
+ * One line when the reconnect wait grows, saying why: read from the session's own log line
+ * ("mqtt: link down (...), retry in N ms"), so it follows whatever the firmware decided.
+ */
+class BackoffNote {
+  private last = 0;
+  private refused = false;
+  private readonly explained = new Set<string>();
+
+  observe(event: SimEvent): string | undefined {
+    if (event.type === "error" && event.code.startsWith("connack-")) this.refused = event.code !== "connack-server-unavailable";
+    if (event.type === "link" && event.layer === "mqtt" && event.state === "online") {
+      this.last = 0;
+      this.refused = false;
+    }
+    if (event.type !== "log") return undefined;
+    const match = /retry in (\d+(?:\.\d+)?) ms/.exec(event.message);
+    if (!match) return undefined;
+    const delay = Math.round(Number(match[1]));
+    const grew = this.last > 0 && delay > this.last;
+    this.last = delay;
+    if (!grew) return undefined;
+    const seconds = delay >= 10_000 ? Math.round(delay / 1000) : Math.round(delay / 100) / 10;
+    // The whole reason once per kind of wait; after that, the short form.
+    const kind = this.refused ? "refused" : "failed";
+    const first = !this.explained.has(kind);
+    this.explained.add(kind);
+    const why = this.refused
+      ? first
+        ? "after a refused login the wait starts at 2 min and doubles up to 30 min: check the product id, device name and key"
+        : "refused again: the wait doubles, up to 30 min"
+      : first
+        ? "the wait doubles after each failed try, up to 60 s, so a broker that is down is not hammered (OneNET bans a device that logs in 10 times in 5 s)"
+        : "the wait doubles after each failed try, up to 60 s";
+    return `${stamp(event.t)} mqtt  next try in ${seconds} s: ${why}`;
+  }
+}
+
+function printEvent(event: SimEvent, print: (line: string) => void, quiet: boolean, backoff?: BackoffNote): void {
+  const note = backoff?.observe(event);
   switch (event.type) {
     case "led":
       print(`${stamp(event.t)} ${event.on ? "LED ON   (*)" : "LED OFF  ( )"}`);
@@ -237,10 +426,16 @@ function printEvent(event: SimEvent, print: (line: string) => void, quiet: boole
       print(`${stamp(event.t)} ${event.layer.padEnd(4)} ${event.state}${event.detail ? `  ${event.detail}` : ""}`);
       break;
     case "publish":
-      if (!quiet) print(`${stamp(event.t)} ${event.direction === "down" ? "cloud -> device" : "device -> cloud"} ${event.kind} ${event.payload}`);
+      if (quiet) break;
+      if (event.direction === "up") print(`${stamp(event.t)} device -> cloud ${event.kind} ${event.payload}`);
+      else if (event.delivered === false) print(`${stamp(event.t)} cloud -> device ${event.kind} NOT DELIVERED (the device is offline) ${event.payload}`);
+      else print(`${stamp(event.t)} cloud -> device ${event.kind} ${event.payload}`);
       break;
     case "fault":
       print(`${stamp(event.t)} fault: ${event.fault}`);
+      break;
+    case "error":
+      if (event.code.startsWith("serial-")) print(`${stamp(event.t)} serial: ${event.detail}`);
       break;
     case "log":
       if (!quiet && event.level !== "debug") print(`${stamp(event.t)} firmware ${event.level}: ${event.message}`);
@@ -248,68 +443,40 @@ function printEvent(event: SimEvent, print: (line: string) => void, quiet: boole
     default:
       break;
   }
+  if (note) print(note);
 }
 
-/** What the console drives: the simulator, or the firmware on a real module (no faults, maybe no cloud). */
-interface ConsoleTarget {
-  readonly ledOn: boolean;
-  readonly link: Record<string, string>;
-  /** The cloud's commands; absent against the real OneNET (use its console). */
-  cloud?: { set(on: boolean): Promise<string>; toggle(): Promise<string>; get(): Promise<string> };
-  faults?: Record<string, () => void | Promise<void>>;
+function onlineListener(listeners: Set<(event: SimEvent) => void>, listener: () => void): () => void {
+  const onEvent = (event: SimEvent) => {
+    if (event.type === "link" && event.layer === "mqtt" && event.state === "online") listener();
+  };
+  listeners.add(onEvent);
+  return () => listeners.delete(onEvent);
 }
 
 function simulationTarget(sim: Simulation): ConsoleTarget {
+  const listeners = new Set<(event: SimEvent) => void>();
+  sim.onEvent((event) => {
+    for (const listener of listeners) listener(event);
+  });
   return {
     get ledOn() {
       return sim.ledOn;
     },
+    get online() {
+      return sim.online;
+    },
     link: sim.link,
-    cloud: { set: (on) => sim.setLed(on), toggle: () => sim.toggleLed(), get: () => sim.getLed() },
+    cloud: sim.cloud && { set: (on) => sim.setLed(on), toggle: () => sim.toggleLed(), get: () => sim.getLed() },
+    noCloud: NO_CONSOLE_SHORT,
     faults: {
       "wifi-drop": () => sim.wifiDrop(),
       "tcp-close": () => sim.tcpClose(),
       "reset-module": () => sim.resetModule(),
-      "broker-restart": () => sim.brokerRestart(),
+      ...(sim.broker ? { "broker-restart": () => sim.brokerRestart() } : {}),
     },
+    onOnline: (listener) => onlineListener(listeners, listener),
   };
-}
-
-function startConsole(target: ConsoleTarget, print: (line: string) => void, quit: () => void): void {
-  const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
-  rl.on("line", (line) => {
-    void command(target, line.trim(), print, quit).catch((error: unknown) => print(`error: ${error instanceof Error ? error.message : String(error)}`));
-  });
-  rl.on("close", () => {
-    if (process.stdin.isTTY) quit();
-  });
-}
-
-async function command(target: ConsoleTarget, line: string, print: (line: string) => void, quit: () => void): Promise<void> {
-  const cloud = target.cloud;
-  const fault = target.faults?.[line];
-  if (fault) {
-    await fault();
-    return;
-  }
-  switch (line) {
-    case "":
-      return;
-    case "status":
-      print(`LED ${target.ledOn ? "on" : "off"}; wifi ${target.link.wifi}, tcp ${target.link.tcp}, mqtt ${target.link.mqtt}`);
-      return;
-    case "help":
-      print(`commands: ${[...(cloud ? ["on", "off", "toggle", "get"] : []), ...Object.keys(target.faults ?? {}), "status", "quit"].join(", ")}`);
-      return;
-    case "quit":
-    case "exit":
-      quit();
-      return;
-  }
-  if (cloud && (line === "on" || line === "off")) print(`cloud: property/set led=${line === "on"} (id ${await cloud.set(line === "on")})`);
-  else if (cloud && line === "toggle") print(`cloud: property/set toggle (id ${await cloud.toggle()})`);
-  else if (cloud && line === "get") print(`cloud: property/get led (id ${await cloud.get()})`);
-  else print(`unknown command ${JSON.stringify(line)}; type "help"`);
 }
 
 /** The web dashboard lives in host-sim/dashboard; the console works without it. */

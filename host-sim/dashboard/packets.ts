@@ -8,7 +8,7 @@
  * Public API:
  *   describePacket(bytes, direction): PacketView
  */
-import { dissect, toSpacedHex } from "../packet-dissect.js";
+import { dissect, redactMarker, redactPassword, toSpacedHex } from "../packet-dissect.js";
 import type { DissectedField, DissectedPacket, Dissection } from "../packet-dissect.js";
 import { packetTypeName } from "../../firmware/mqtt/index.js";
 import { fixedHeader } from "./uart-view.js";
@@ -38,42 +38,6 @@ export interface PacketView {
 }
 
 const MESSAGE_MAX = 160;
-
-export function redactMarker(n: number): string {
-  return `<redacted ${n} bytes>`;
-}
-
-/** The dissection with a CONNECT's password hidden: field value and hex, and the packet's hex. */
-function redactPassword(bytes: Uint8Array, p: DissectedPacket): DissectedPacket {
-  if (p.typeNumber !== 1) return p;
-  const password = p.fields.find((f) => f.name === "password");
-  let from: number;
-  let to: number;
-  if (password) {
-    from = password.offset;
-    to = password.offset + password.length;
-  } else if (p.error) {
-    // A CONNECT the decoder refused: the token may sit anywhere after the fixed header.
-    const len = p.fields.find((f) => f.name === "remaining length");
-    from = len ? len.offset + len.length : p.offset + Math.min(1, p.length);
-    to = p.offset + p.length;
-  } else return p;
-  const n = to - from;
-  const marker = redactMarker(n);
-  const hideField = (f: DissectedField): DissectedField => {
-    const fEnd = f.offset + f.length;
-    if (fEnd <= from || f.offset >= to) return f;
-    if (f === password) return { ...f, hex: marker, value: marker, kind: "name", note: "the OneNET token: hidden" };
-    return { ...f, hex: marker, value: marker, kind: "name" };
-  };
-  const fields = p.fields.map(hideField);
-  const sections = p.sections.map((s) => ({ ...s, fields: s.fields.map(hideField) }));
-  const parts: string[] = [];
-  if (from > p.offset) parts.push(toSpacedHex(bytes, p.offset, from - p.offset));
-  if (n > 0) parts.push(marker);
-  if (p.offset + p.length > to) parts.push(toSpacedHex(bytes, to, p.offset + p.length - to));
-  return { ...p, fields, sections, hex: parts.join(" ") };
-}
 
 function text(v: DissectedField | undefined): string | undefined {
   return v === undefined ? undefined : String(v.value);

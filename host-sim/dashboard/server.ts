@@ -18,9 +18,10 @@
  *
  * Messages (JSON, field `k` is the kind; `t` is board time in ms):
  *   hello {device, broker, mode, led, link, online, t, history: Message[]}
- *   led {on} | link {layer, state, detail} | publish {direction, kind, topic, payload}
+ *   led {on} | link {layer, state, detail} | publish {direction, kind, topic, payload, delivered?}
  *   error {code, detail} | app {event, detail} | fault {fault} | log {level, message}
  *   uart {entries: UartEntry[]} | packet {packet: PacketView} | control {action, ok, message}
+ *   stopped {}   the last message: the simulator is shutting down (the page must not show "Online")
  *
  * Secrets: CONNECT passwords (the token) and the CWJAP password are redacted at the source
  * (packets.ts, uart-view.ts); every string sent is also scrubbed of the configured WiFi password
@@ -148,7 +149,7 @@ export async function startDashboard(sim: Simulation, options: DashboardOptions 
         broadcast({ k: "led", t: e.t, on: e.on });
         return;
       case "publish":
-        broadcast({ k: "publish", t: e.t, direction: e.direction, kind: e.kind, topic: e.topic, payload: e.payload });
+        broadcast({ k: "publish", t: e.t, direction: e.direction, kind: e.kind, topic: e.topic, payload: e.payload, delivered: e.delivered });
         return;
       case "error":
         broadcast({ k: "error", t: e.t, code: e.code, detail: e.detail });
@@ -187,7 +188,8 @@ export async function startDashboard(sim: Simulation, options: DashboardOptions 
   });
 
   const act = async (action: string): Promise<string> => {
-    const id = (s: string) => `id ${s}`;
+    // A set or get while the device is offline is not delivered now (QoS 0): say so.
+    const id = (s: string) => `id ${s}${sim.online ? "" : "; the device is offline: not delivered now"}`;
     switch (action as DashboardAction) {
       case "led-on":
         return `property/set led=true sent (${id(await sim.setLed(true))})`;
@@ -294,7 +296,9 @@ export async function startDashboard(sim: Simulation, options: DashboardOptions 
       clearInterval(heartbeat);
       offSim();
       offBroker?.();
-      for (const res of clients) res.end();
+      if (uart.pending) flushUart();
+      const bye = `data: ${JSON.stringify({ k: "stopped", t: sim.clock.now() })}\n\n`;
+      for (const res of clients) res.end(bye);
       clients.clear();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

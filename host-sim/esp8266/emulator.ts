@@ -13,6 +13,7 @@
  *     caPem?: string,                          // the CA flashed into the module (see TLS below)
  *     sslClientConf?: true });                 // false: a build without AT+CIPSSLCCONF (ERROR)
  *   esp.powerOn();                 // boot noise, then `\r\nready\r\n` after delays.ready
+ *   esp.powerOff();                // output cut, every socket closed; esp.hasOpenLink: a link is open or opening
  *   esp.resetPin.write(0 | 1);     // the RST line: hand it to the host board as `moduleReset`
  *   // faults (each also reported as a "fault" event):
  *   esp.wifiDrop(); esp.wifiRestore(); esp.closeByPeer(id?); esp.reset(); esp.failNextSend(n?, { thenSendOk? });
@@ -353,6 +354,18 @@ export class Esp8266Emulator {
     if (this.powered) return;
     this.powered = true;
     if (!this.heldInReset) this.boot("power-on");
+  }
+
+  /** Power off: output cut, every socket closed, nothing more happens until powerOn(). */
+  powerOff(): void {
+    if (!this.powered) return;
+    this.powered = false;
+    this.halt(true);
+  }
+
+  /** A TCP/SSL link is open or opening (a socket may be in use). */
+  get hasOpenLink(): boolean {
+    return this.links.some((l) => l !== undefined && l.state !== "closed");
   }
 
   /** Snapshot for tests and the dashboard. */

@@ -102,9 +102,9 @@ describe("the board on OneNET through the emulated ESP8266", () => {
   it("refuses a wrong type or an unknown identifier with an error reply and leaves the LED alone", async () => {
     const s = await online();
     await setAndWait(s, true);
-    const wrongType = await s.cloud.setProperty({ led: "yes" });
-    const unknown = await s.cloud.setProperty({ fan: true });
-    const mixed = await s.cloud.setProperty({ led: false, fan: 1 });
+    const wrongType = await s.cloud!.setProperty({ led: "yes" });
+    const unknown = await s.cloud!.setProperty({ fan: true });
+    const mixed = await s.cloud!.setProperty({ led: false, fan: 1 });
     expect(await s.runUntil(() => [wrongType, unknown, mixed].every((id) => s.replyTo(id)), 5_000)).toBe(true);
     expect(s.replyTo(wrongType)!.json).toMatchObject({ id: wrongType, code: 400 });
     expect(s.replyTo(unknown)!.json).toMatchObject({ id: unknown, code: 404 });

@@ -31,6 +31,46 @@ describe("onenet-led packet (child process)", () => {
     expect(r.out).toMatch(/client id +"test1"/);
   });
 
+  it("decode hides a CONNECT's password (the token) unless --show-secrets, in text and in --json", () => {
+    const sign = seed.onenet.token.split("sign=")[1]!;
+    const text = cli("decode", seed.packets.connect.hex);
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(/password +<redacted 128 bytes> +\(the OneNET token: hidden\)/);
+    expect(text.out).not.toContain(sign);
+    expect(text.out).not.toContain("73 69 67 6E 3D"); // "sign=" as hex
+    const json = cli("decode", "--json", seed.packets.connect.hex);
+    expect(json.out).not.toContain(sign);
+    expect(json.out).toContain("<redacted 128 bytes>");
+    const shown = cli("decode", "--show-secrets", seed.packets.connect.hex);
+    expect(shown.out).toContain(seed.onenet.token);
+  });
+
+  it("decode of a packet cut short says how many bytes it has and needs", () => {
+    expect(cli("decode", "20 02 00")).toMatchObject({ code: 1, err: "onenet-led packet decode: CONNACK at offset 0 is cut short: 3 bytes, the packet needs 4 (truncated-packet)" });
+    expect(cli("decode", "30").err).toContain("1 byte: the fixed header needs at least 2");
+    expect(cli("decode", "30 FF").err).toContain("end inside the remaining length");
+  });
+
+  it("encode --explain prints the hex, then the annotated breakdown with the token hidden", () => {
+    const r = cli("encode", "connect", "--client-id", "test1", "--username", "L14FCC38pq", "--password", seed.onenet.token, "--keepalive", "100", "--explain");
+    expect(r.code).toBe(0);
+    const [hex, ...rest] = r.out.split("\n");
+    expect(hex).toBe(seed.packets.connect.hex);
+    const breakdown = rest.join("\n");
+    expect(breakdown).toMatch(/CONNECT: 162 bytes/);
+    expect(breakdown).toMatch(/11 {2}00 64 +keepalive +100/);
+    expect(breakdown).toMatch(/password +<redacted 128 bytes>/);
+    const sub = cli("encode", "subscribe", "--packet-id", "10", "--topic", "$sys/L14FCC38pq/test1/thing/property/set", "--explain");
+    expect(sub.out).toMatch(/packet id +10/);
+  });
+
+  it("a reader that quits early (| head) ends the output without a stack trace", () => {
+    const r = spawnSync("sh", ["-c", `node bin/onenet-led.js packet decode "${seed.packets.connect.hex}" | head -1`], { encoding: "utf8" });
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe("CONNECT: 162 bytes at offset 0");
+    expect(r.stderr).toBe("");
+  });
+
   it("decode --json gives the fields as data", () => {
     const r = cli("decode", "--json", paho.packets.publish_qos2.hex);
     expect(r.code).toBe(0);

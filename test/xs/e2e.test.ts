@@ -73,7 +73,7 @@ async function demo(onXs: boolean) {
   for (const on of [true, false, true]) expect(await setAndWait(s, on)).toMatchObject({ code: 200 });
   const get = await s.getLed();
   expect(await s.runUntil(() => s.replyTo(get) !== undefined, 5_000)).toBe(true);
-  const bad = await s.cloud.setProperty({ led: "yes" });
+  const bad = await s.cloud!.setProperty({ led: "yes" });
   expect(await s.runUntil(() => s.replyTo(bad) !== undefined, 5_000)).toBe(true);
   s.wifiDrop(10_000);
   expect(await s.runUntil(() => !s.online, 60_000)).toBe(true);
@@ -144,8 +144,8 @@ describe("the LED firmware inside XS, end to end", () => {
   it("refuses a wrong type or an unknown identifier and leaves the LED alone", async () => {
     const s = await boot();
     await setAndWait(s, true);
-    const wrongType = await s.cloud.setProperty({ led: "yes" });
-    const unknown = await s.cloud.setProperty({ fan: true });
+    const wrongType = await s.cloud!.setProperty({ led: "yes" });
+    const unknown = await s.cloud!.setProperty({ fan: true });
     expect(await s.runUntil(() => [wrongType, unknown].every((id) => s.replyTo(id)), 5_000)).toBe(true);
     expect(s.replyTo(wrongType)!.json).toMatchObject({ code: 400 });
     expect(s.replyTo(unknown)!.json).toMatchObject({ code: 404 });

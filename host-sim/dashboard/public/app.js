@@ -11,6 +11,8 @@ const link = { wifi: "down", tcp: "down", mqtt: "stopped" };
 let online = false;
 let led = null;
 let packetCount = 0;
+/** "live" while the stream is open; "lost": the simulator cannot be reached; "stopped": it quit. */
+let simulator = "live";
 
 const UP = { wifi: "up", tcp: "up", mqtt: "online" };
 const LAYER_NAME = { wifi: "WiFi", tcp: "TCP", mqtt: "MQTT" };
@@ -49,6 +51,16 @@ function showLink(speak) {
   }
   const banner = $("link-banner");
   const wasOnline = banner.dataset.online === "true";
+  // Without the simulator nothing here is current: never claim "Online" then.
+  if (simulator !== "live") {
+    banner.dataset.online = "unknown";
+    banner.textContent =
+      simulator === "stopped"
+        ? "Simulator stopped: the board is off (start it again and reload this page)"
+        : "Simulator not reachable: the state below is the last one seen";
+    if (speak && wasOnline) announce(banner.textContent);
+    return;
+  }
   banner.dataset.online = String(online);
   if (online) banner.textContent = "Online: the device is connected to the broker";
   else {
@@ -118,17 +130,30 @@ function connect() {
     stream.textContent = "Live";
   };
   source.onerror = () => {
+    if (simulator === "stopped") return;
     stream.dataset.state = "closed";
     stream.textContent = "Disconnected from the simulator: retrying…";
+    simulator = "lost";
+    showLink(true);
   };
   source.onmessage = (event) => {
     const msg = JSON.parse(event.data);
     if (msg.k === "hello") return hello(msg);
+    if (msg.k === "stopped") {
+      // The simulator quit: nothing more will come, and retrying would only fail.
+      source.close();
+      simulator = "stopped";
+      stream.dataset.state = "closed";
+      stream.textContent = "Simulator stopped";
+      showLink(true);
+      return;
+    }
     handle(msg, true);
   };
 }
 
 function hello(msg) {
+  simulator = "live";
   for (const { node } of Object.values(lists)) node.replaceChildren();
   packetCount = 0;
   $("packet-count").textContent = "0";

@@ -149,7 +149,7 @@ export function renderEvent(msg) {
       text = `${msg.layer.toUpperCase()} ${msg.state}${msg.detail ? ` (${msg.detail})` : ""}`;
       break;
     case "publish":
-      text = `${msg.direction === "up" ? "device →" : "cloud →"} ${msg.kind}: ${msg.payload}`;
+      text = `${msg.direction === "up" ? "device →" : "cloud →"} ${msg.kind}${msg.delivered === false ? " (not delivered: the device is offline)" : ""}: ${msg.payload}`;
       break;
     case "error":
       text = `error ${msg.code}${msg.detail ? `: ${msg.detail}` : ""}`;
