@@ -45,6 +45,18 @@ const INSTRUMENT_KEYS: Readonly<Record<string, keyof XsPeaks>> = {
   "Garbage collections": "garbageCollections",
 };
 
+/**
+ * The instruments of a Moddable Pico image, in the order its samples list them (Moddable's
+ * modInstrumentation, then XS's own). A release build prints its key line once at boot, often
+ * before a host has opened the console: then these names apply.
+ */
+export const PICO_INSTRUMENTS: readonly string[] = Object.freeze([
+  "Pixels drawn", "Frames drawn", "Network bytes read", "Network bytes written", "Network sockets", "Timers", "Files",
+  "Poco display list used", "Piu command List used", "Event loop", "System bytes free",
+  "Chunk used", "Chunk available", "Slot used", "Slot available", "Stack used", "Stack available",
+  "Garbage collections", "Keys used", "Modules loaded", "Parser used", "Floating Point", "Promises settled",
+]);
+
 const ENTITIES: Readonly<Record<string, string>> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
 
 export function decodeXml(text: string): string {
@@ -68,7 +80,7 @@ export class ChipConsole {
   debugBuild = false;
   breaks = 0;
   private text = "";
-  private instrumentNames: string[] = [];
+  private instrumentNames: readonly string[] = PICO_INSTRUMENTS;
 
   constructor(
     private readonly send: (bytes: Uint8Array) => void,

@@ -12,27 +12,14 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DEFAULT_WIFI, SEED_DEVICE } from "../sim.js";
 import { parseArgs, UsageError } from "../cli/args.js";
 import { bootromPath, loadBootrom } from "./bootrom.js";
 import { BUDGETED_PLATFORMS, budgetProblems, type ChipMemoryFixture, FIXTURE, requirement, xsnapAppLiveSlots } from "./budget.js";
 import { buildChipImage, type ChipImage, type Creation, imageSizes, PROJECT_ROOT } from "./build.js";
 import type { XsPeaks } from "./chip-console.js";
 import { PICO_HZ } from "./pico-chip.js";
-import { blinksOf, bootToOnline, type ChipImageUnderTest, cyclesToMs, describePeaks, type Fault, recovers, setsFollowed, withBench } from "./scenarios.js";
+import { BENCH_CONFIG, blinksOf, bootToOnline, type ChipImageUnderTest, cyclesToMs, describePeaks, type Fault, MEASURE_BUDGET, OLD_BUDGET, recovers, setsFollowed, withBench } from "./scenarios.js";
 import { parseUf2 } from "./uf2.js";
-
-/** What every image is built with: the bench's own identity, so the emulator and broker admit it. */
-export const BENCH_CONFIG = {
-  ssid: DEFAULT_WIFI.ssid,
-  password: DEFAULT_WIFI.password,
-  product: SEED_DEVICE.productId,
-  device: SEED_DEVICE.deviceName,
-  key: SEED_DEVICE.key,
-} as const;
-
-/** The budget every platform carried before it was measured on the chip (it aborts at boot). */
-export const OLD_BUDGET: Creation = { static: 32768, chunk: { initial: 1536, incremental: 512 }, heap: { initial: 512, incremental: 64 }, stack: 320 };
 
 interface Images {
   release: ChipImage;
@@ -72,7 +59,7 @@ async function buildAll(noBuild: boolean, creation: Creation | undefined, only: 
     ["active", { target: "pico", variant: "release-active", config: { ...BENCH_CONFIG, receiveMode: "active" }, creation }],
     ["badConfig", { target: "pico", variant: "bad-config", config: { ...BENCH_CONFIG, password: "1234" }, creation }],
     ["oldBudget", { target: "pico", variant: "old-budget", config: BENCH_CONFIG, creation: OLD_BUDGET }],
-    ["instrument", { target: "pico", kind: "instrument", variant: "instrument", config: BENCH_CONFIG, creation }],
+    ["instrument", { target: "pico", kind: "instrument", variant: "instrument", config: BENCH_CONFIG, creation: creation ?? MEASURE_BUDGET }],
     ["debug", { target: "pico", kind: "debug", variant: "debug", config: BENCH_CONFIG, creation }],
   ];
   const images: Partial<Images> = {};
@@ -151,7 +138,7 @@ async function memory(under: ChipImageUnderTest, sets: number): Promise<XsPeaks 
 async function budgets(peaks: XsPeaks, sets: number, creation: Creation | undefined, update: boolean): Promise<void> {
   const appLiveSlots = await xsnapAppLiveSlots(10);
   const fixture: ChipMemoryFixture = {
-    measured: { date: new Date().toISOString().slice(0, 10), commit: gitCommit(), image: `pico instrumented release${creation ? `, creation ${JSON.stringify(creation)}` : ""}` },
+    measured: { date: new Date().toISOString().slice(0, 10), commit: gitCommit(), image: `pico instrumented release, creation ${JSON.stringify(creation ?? MEASURE_BUDGET)}` },
     chip: { chunksReserved: peaks.chunksReserved, slotsReserved: peaks.slotsReserved, stackPeak: peaks.stackPeak, chunksUsed: peaks.chunksUsed, slotsUsed: peaks.slotsUsed, sets },
     xsnap: { appLiveSlots, sets: 10 },
   };

@@ -9,12 +9,12 @@
  *   watch.online, watch.stats.connects, watch.stats.connacks, watch.lastRefusal
  */
 import type { ClientState } from "../../firmware/mqtt/client-types.js";
+import { MqttFramer } from "../broker/tap.js";
 import type { NetTapListener } from "../net-tap.js";
 
 const CONNECT = 1;
 const CONNACK = 2;
 const PUBLISH = 3;
-const SUBSCRIBE = 8;
 const SUBACK = 9;
 const DISCONNECT = 14;
 
@@ -27,54 +27,13 @@ export interface WatchedPacket {
   returnCode?: number;
 }
 
-/** Splits one direction of a byte stream into MQTT packets (fixed header + remaining length). */
-class Framer {
-  private buffer = new Uint8Array(0);
-
-  constructor(private readonly onPacket: (type: number, flags: number, body: Uint8Array) => void) {}
-
-  push(bytes: Uint8Array): void {
-    const joined = new Uint8Array(this.buffer.length + bytes.length);
-    joined.set(this.buffer);
-    joined.set(bytes, this.buffer.length);
-    let offset = 0;
-    for (;;) {
-      if (joined.length - offset < 2) break;
-      let length = 0;
-      let multiplier = 1;
-      let i = offset + 1;
-      let complete = false;
-      for (let n = 0; n < 4 && i < joined.length; n++, i++) {
-        length += (joined[i] & 0x7f) * multiplier;
-        multiplier *= 128;
-        if ((joined[i] & 0x80) === 0) {
-          complete = true;
-          i++;
-          break;
-        }
-      }
-      if (!complete) {
-        if (i - offset > 4) {
-          // Not MQTT: give up on this stream position (the session will be torn down anyway).
-          offset = joined.length;
-        }
-        break;
-      }
-      if (joined.length - i < length) break;
-      this.onPacket(joined[offset] >> 4, joined[offset] & 15, joined.subarray(i, i + length));
-      offset = i + length;
-    }
-    this.buffer = joined.slice(offset);
-  }
-}
-
 export class MqttWatch implements NetTapListener {
   readonly stats = { connects: 0, connacks: 0, refusals: 0, subacks: 0, publishesUp: 0, publishesDown: 0, disconnects: 0, links: 0 };
   /** The last CONNACK refusal code (1..5), if any. */
   lastRefusal: number | undefined;
   /** The link carrying the session (the last one opened). */
   private linkId = 0;
-  private framers = new Map<number, { up: Framer; down: Framer }>();
+  private framers = new Map<number, { up: MqttFramer; down: MqttFramer }>();
   private currentState: ClientState = "stopped";
 
   constructor(
@@ -93,17 +52,16 @@ export class MqttWatch implements NetTapListener {
   open(id: number): void {
     this.linkId = id;
     this.stats.links++;
-    const packet = (direction: "up" | "down") => (type: number, flags: number, body: Uint8Array) => this.packet(id, direction, type, flags, body);
-    this.framers.set(id, { up: new Framer(packet("up")), down: new Framer(packet("down")) });
+    this.framers.set(id, { up: new MqttFramer(), down: new MqttFramer() });
     this.setState("opening", "");
   }
 
   up(id: number, bytes: Uint8Array): void {
-    this.framers.get(id)?.up.push(bytes);
+    for (const packet of this.framers.get(id)?.up.push(bytes) ?? []) this.packet(id, "up", packet);
   }
 
   down(id: number, bytes: Uint8Array): void {
-    this.framers.get(id)?.down.push(bytes);
+    for (const packet of this.framers.get(id)?.down.push(bytes) ?? []) this.packet(id, "down", packet);
   }
 
   close(id: number, error?: string): void {
@@ -111,14 +69,16 @@ export class MqttWatch implements NetTapListener {
     if (id === this.linkId) this.setState("backoff", error ?? "link closed");
   }
 
-  private packet(id: number, direction: "up" | "down", type: number, _flags: number, body: Uint8Array): void {
+  private packet(id: number, direction: "up" | "down", whole: Uint8Array): void {
+    const type = whole[0] >> 4;
+    let header = 1;
+    while (header < whole.length && whole[header] & 0x80) header++;
+    const body = whole.subarray(header + 1);
     const seen: WatchedPacket = { direction, type };
     if (direction === "up") {
       if (type === CONNECT) {
         this.stats.connects++;
         if (id === this.linkId) this.setState("connecting", "");
-      } else if (type === SUBSCRIBE && this.currentState === "subscribing") {
-        // The firmware subscribes once per session, right after CONNACK.
       } else if (type === PUBLISH) {
         this.stats.publishesUp++;
         seen.topic = topicOf(body);

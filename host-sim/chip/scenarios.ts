@@ -6,11 +6,32 @@
  */
 import type { Dialect } from "../esp8266/emulator.js";
 import type { ReceiveMode } from "../../firmware/config.js";
-import { Simulation } from "../sim.js";
+import { DEFAULT_WIFI, SEED_DEVICE, Simulation } from "../sim.js";
+import type { Creation } from "./build.js";
 import { PICO_HZ } from "./pico-chip.js";
 import { picoDevice, type PicoDevice } from "./pico-device.js";
 import type { Uf2Image } from "./uf2.js";
 import type { XsPeaks } from "./chip-console.js";
+
+/** What every image is built with: the bench's own identity, so the emulator and broker admit it. */
+export const BENCH_CONFIG = {
+  ssid: DEFAULT_WIFI.ssid,
+  password: DEFAULT_WIFI.password,
+  product: SEED_DEVICE.productId,
+  device: SEED_DEVICE.deviceName,
+  key: SEED_DEVICE.key,
+} as const;
+
+/** The budget every platform carried before it was measured on the chip (it aborts at boot). */
+export const OLD_BUDGET: Creation = { static: 32768, chunk: { initial: 1536, incremental: 512 }, heap: { initial: 512, incremental: 64 }, stack: 320 };
+
+/**
+ * The budget the memory figures are measured with: room to spare, and XS's smallest first heaps
+ * and increments, so XS grows a heap only when a collection cannot make room: what it reserves is
+ * what the firmware needs (the committed budget then adds headroom and larger first heaps, which
+ * XS would fill with garbage between collections).
+ */
+export const MEASURE_BUDGET: Creation = { static: 131072, chunk: { initial: 1536, incremental: 512 }, heap: { initial: 512, incremental: 64 }, stack: 512 };
 
 export interface ChipImageUnderTest {
   image: Uf2Image;
