@@ -4,10 +4,10 @@
  * that admits only the device there is no cloud console: the steps that need one (the sets) are
  * skipped, and said to be.
  */
-import type { Simulation } from "../sim.js";
+import type { SimDevice, Simulation } from "../sim.js";
 
 /** Waits in board time (virtual mode) or wall time (real mode) until `predicate()` holds. */
-export async function waitFor(sim: Simulation, predicate: () => boolean, limitMs: number, abort?: AbortSignal): Promise<boolean> {
+export async function waitFor(sim: Simulation<SimDevice>, predicate: () => boolean, limitMs: number, abort?: AbortSignal): Promise<boolean> {
   if (sim.options.mode !== "real") return sim.runUntil(() => abort?.aborted === true || predicate(), limitMs).then(() => abort?.aborted !== true && predicate());
   const deadline = Date.now() + limitMs;
   while (!predicate()) {
@@ -26,7 +26,7 @@ interface Step {
   console?: boolean;
 }
 
-export async function runDemo(sim: Simulation, print: (line: string) => void, abort?: AbortSignal): Promise<number> {
+export async function runDemo(sim: Simulation<SimDevice>, print: (line: string) => void, abort?: AbortSignal): Promise<number> {
   const led = sim.config.led.identifier;
   const reported = () => sim.deviceMessages.filter((m) => m.kind === "property/post");
   const lastReported = (): unknown => {

@@ -9,7 +9,11 @@ import { lookup } from "node:dns/promises";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { isIP } from "node:net";
 import type { ReceiveMode } from "../../firmware/config.js";
-import { DEFAULT_WIFI, SEED_DEVICE, Simulation, type SimEvent, type SimulationOptions } from "../sim.js";
+import { readFileSync } from "node:fs";
+import { DEFAULT_WIFI, type DeviceFactory, SEED_DEVICE, type SimDevice, Simulation, type SimEvent, type SimulationOptions } from "../sim.js";
+import { BootromError, bootromPath, loadBootrom } from "../chip/bootrom.js";
+import { picoDevice } from "../chip/pico-device.js";
+import { parseUf2, Uf2Error } from "../chip/uf2.js";
 import { intOption, parseArgs, UsageError, type ParsedArgs } from "./args.js";
 import { runDemo } from "./demo.js";
 import { HardwareRun } from "../hardware.js";
@@ -50,6 +54,10 @@ options:
                            whole ms) to a file or stdout
   --demo                   run the scripted scenario (boot, connect, LED on, off, WiFi drop and
                            recovery) in virtual time, print each step, exit 0 (1 if a step fails)
+  --chip pico              run the real firmware image on an emulated Raspberry Pi Pico (RP2040)
+  --image <file.uf2>       with --chip: the image (onenet-led chip build pico), built with the same
+                           --ssid/--password/--product/--device/--key as given here
+  --bootrom <file>         with --chip: the RP2040 bootrom (default: $RP2040_BOOTROM; see the README)
   --dashboard-port <n>     port of the local web dashboard (default: any free port)
   --no-dashboard           do not serve the web dashboard
   --quiet                  print only the LED and the link state, not the firmware's log
@@ -59,7 +67,7 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
     values: [
       "broker", "product", "device", "key", "ssid", "password", "keepalive", "dialect", "receive-mode", "duration", "events",
-      "dashboard-port", "seed", "serial", "baud", "cloud-user", "cloud-password",
+      "dashboard-port", "seed", "serial", "baud", "cloud-user", "cloud-password", "chip", "image", "bootrom",
     ],
     flags: ["demo", "no-dashboard", "quiet"],
   });
@@ -75,6 +83,7 @@ export async function run(argv: string[]): Promise<number> {
   if (args.get("serial") === undefined && args.get("baud") !== undefined) throw new UsageError("--baud goes with --serial");
   if (args.get("serial") !== undefined && args.has("demo")) throw new UsageError("--demo runs on the emulator; it does not go with --serial");
   if (options.broker) await checkBrokerHost(options.broker);
+  const device = chipDevice(args);
 
   const events = openEvents(args.get("events"));
   const quiet = args.has("quiet") || events?.toStdout === true;
@@ -85,7 +94,7 @@ export async function run(argv: string[]): Promise<number> {
   if (events?.toStdout) events.onBroken = () => exit.request("stdout closed");
   exit.onSignals();
   if (duration) exit.after(duration * 1000, `--duration ${duration}`);
-  const context: RunContext = { options, login, out, quiet, events, exit };
+  const context: RunContext = { options, login, out, quiet, events, exit, device };
   try {
     if (args.get("serial") !== undefined) return await runHardware(args, context);
     if (args.has("demo")) return await runDemoCommand(context);
@@ -104,17 +113,55 @@ interface RunContext {
   quiet: boolean;
   events: EventSink | undefined;
   exit: ExitRequest;
+  /** The board the firmware runs on: the emulated chip (--chip), or the host board (undefined). */
+  device: DeviceFactory<SimDevice> | undefined;
+}
+
+function createSimulation(options: SimulationOptions, device: DeviceFactory<SimDevice> | undefined): Promise<Simulation<SimDevice>> {
+  return device ? Simulation.create(options, device) : Simulation.create(options);
+}
+
+/** `--chip pico --image F.uf2 [--bootrom F]`: the release image on the emulated Pico, checked before anything starts. */
+function chipDevice(args: ParsedArgs): DeviceFactory<SimDevice> | undefined {
+  const chip = args.get("chip");
+  if (chip === undefined) {
+    for (const name of ["image", "bootrom"]) if (args.get(name) !== undefined) throw new UsageError(`--${name} goes with --chip pico`);
+    return undefined;
+  }
+  if (chip !== "pico") throw new UsageError(`--chip must be pico, got ${JSON.stringify(chip)}`);
+  if (args.get("serial") !== undefined) throw new UsageError("--chip runs the firmware on the emulated chip; it does not go with --serial");
+  const path = args.get("image");
+  if (path === undefined) throw new UsageError("--chip pico needs --image <file.uf2> (build one with: onenet-led chip build pico)");
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new UsageError(`--image ${path}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : String(error)}`);
+  }
+  try {
+    const image = parseUf2(bytes);
+    const bootrom = loadBootrom(bootromPath(args.get("bootrom")));
+    return picoDevice({ image, bootrom });
+  } catch (error) {
+    if (error instanceof Uf2Error) throw new UsageError(`--image ${path}: ${error.message}`);
+    if (error instanceof BootromError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /** The simulator, interactive: banner, dashboard, console; every way out shuts the board down cleanly. */
-async function runInteractive(args: ParsedArgs, dashboardPort: number, { options, login, out, quiet, events, exit }: RunContext): Promise<number> {
+async function runInteractive(args: ParsedArgs, dashboardPort: number, { options, login, out, quiet, events, exit, device }: RunContext): Promise<number> {
   const print = out.print;
-  const sim = await Simulation.create({ ...options, mode: "real", cloudLogin: login });
+  const sim = await createSimulation({ ...options, mode: "real", cloudLogin: login }, device);
   let dashboard: { url: string; close(): Promise<void> } | undefined;
   try {
     // The banner comes first: the board starts only after it.
     print(`onenet-led simulator: device ${sim.config.onenet.deviceName} of product ${sim.config.onenet.productId}, ` +
       `broker ${options.broker ? `${options.broker.host}:${options.broker.port}` : "embedded (loopback)"}, ESP8266 AT ${options.dialect ?? "2.x"}.`);
+    if (args.get("chip") !== undefined) {
+      print(`the firmware image ${args.get("image")} runs on an emulated Raspberry Pi Pico (RP2040, 125 MHz; UART1 GP4/GP5 to the module, GP25 the LED). ` +
+        "It runs slower than real time here: board time follows as fast as it can.");
+    }
     if (!sim.cloud) print(NO_CONSOLE);
     attachPrinter(sim, print, quiet, events);
     if (!args.has("no-dashboard")) dashboard = await startDashboardIfPresent(sim, dashboardPort, print);
@@ -124,7 +171,7 @@ async function runInteractive(args: ParsedArgs, dashboardPort: number, { options
     sim.start();
     const reason = await exit.requested;
     console.close();
-    print(`stopping (${reason}): the firmware disconnects and closes its link`);
+    print(`stopping (${reason}): ${args.get("chip") !== undefined ? "the emulated chip is powered off, the module closes its link" : "the firmware disconnects and closes its link"}`);
     // The board first, so the dashboard shows it going offline; then the page learns the simulator stopped.
     await sim.close();
     await dashboard?.close();
@@ -136,9 +183,9 @@ async function runInteractive(args: ParsedArgs, dashboardPort: number, { options
   }
 }
 
-async function runDemoCommand({ options, login, out, quiet, events, exit }: RunContext): Promise<number> {
+async function runDemoCommand({ options, login, out, quiet, events, exit, device }: RunContext): Promise<number> {
   const print = out.print;
-  const sim = await Simulation.create({ ...options, mode: options.broker ? "real" : "virtual", cloudLogin: login });
+  const sim = await createSimulation({ ...options, mode: options.broker ? "real" : "virtual", cloudLogin: login }, device);
   try {
     if (!sim.cloud) print(NO_CONSOLE);
     attachPrinter(sim, print, quiet, events);
@@ -211,7 +258,7 @@ async function runHardware(args: ParsedArgs, { options, login, out, quiet, event
     run.start();
     const reason = await exit.requested;
     console.close();
-    print(`stopping (${reason}): the firmware disconnects and closes its link`);
+    print(`stopping (${reason}): ${args.get("chip") !== undefined ? "the emulated chip is powered off, the module closes its link" : "the firmware disconnects and closes its link"}`);
     await run.close();
     print("stopped");
     return 0;
@@ -370,7 +417,7 @@ function stamp(t: number): string {
 }
 
 /** Human-readable lines: the LED loudly, link states, cloud traffic, and (unless quiet) the firmware's log. */
-function attachPrinter(sim: Simulation, print: (line: string) => void, quiet: boolean, events: EventSink | undefined): void {
+function attachPrinter(sim: Simulation<SimDevice>, print: (line: string) => void, quiet: boolean, events: EventSink | undefined): void {
   const backoff = new BackoffNote();
   sim.onEvent((event) => {
     events?.write(event, sim.clock.wallTime());
@@ -454,7 +501,7 @@ function onlineListener(listeners: Set<(event: SimEvent) => void>, listener: () 
   return () => listeners.delete(onEvent);
 }
 
-function simulationTarget(sim: Simulation): ConsoleTarget {
+function simulationTarget(sim: Simulation<SimDevice>): ConsoleTarget {
   const listeners = new Set<(event: SimEvent) => void>();
   sim.onEvent((event) => {
     for (const listener of listeners) listener(event);
@@ -481,12 +528,12 @@ function simulationTarget(sim: Simulation): ConsoleTarget {
 
 /** The web dashboard lives in host-sim/dashboard; the console works without it. */
 async function startDashboardIfPresent(
-  sim: Simulation,
+  sim: Simulation<SimDevice>,
   port: number,
   print: (line: string) => void,
 ): Promise<{ url: string; close(): Promise<void> } | undefined> {
   const path = "../dashboard/server.js";
-  let module: { startDashboard?: (sim: Simulation, options: { port?: number }) => Promise<{ url: string; close(): Promise<void> }> };
+  let module: { startDashboard?: (sim: Simulation<SimDevice>, options: { port?: number }) => Promise<{ url: string; close(): Promise<void> }> };
   try {
     module = (await import(path)) as typeof module;
   } catch {

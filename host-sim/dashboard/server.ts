@@ -32,7 +32,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { AddressInfo } from "node:net";
-import type { Simulation, SimEvent } from "../sim.js";
+import type { SimDevice, Simulation, SimEvent } from "../sim.js";
 import { MqttFramer } from "../broker/tap.js";
 import { describePacket, type PacketView } from "./packets.js";
 import { UartView, type UartEntry } from "./uart-view.js";
@@ -77,7 +77,7 @@ const STATIC: Record<string, { file: string; type: string }> = {
 };
 const PUBLIC_DIR = fileURLToPath(new URL("./public/", import.meta.url));
 
-export async function startDashboard(sim: Simulation, options: DashboardOptions = {}): Promise<Dashboard> {
+export async function startDashboard(sim: Simulation<SimDevice>, options: DashboardOptions = {}): Promise<Dashboard> {
   const host = options.host ?? "127.0.0.1";
   if (host !== "127.0.0.1") throw new Error("the dashboard listens on loopback (127.0.0.1) only");
   const history = { uart: [] as Message[], packet: [] as Message[], other: [] as Message[] };
