@@ -59,7 +59,8 @@
 import type { Board, BoardTimer, Clock, Log, SerialPort } from "../board.js";
 import type { ReceiveMode } from "../config.js";
 import type { LinkDownReason, Transport, TransportEvents } from "../transport.js";
-import { CommandBuffer, utf8Length } from "./command-buffer.js";
+import { utf8Length } from "../bytes.js";
+import { CommandBuffer } from "./command-buffer.js";
 import { INIT_ORDER, TIMEOUTS, timeoutOf, writeCommand, type Cmd } from "./commands.js";
 import { cwjapError, type AtError } from "./errors.js";
 import { AtParser, type DataKind, type LineKind } from "./parser.js";
@@ -605,8 +606,11 @@ export class Esp8266Driver implements Transport {
   private joinWifi(): void {
     const { ssid, password } = this.options;
     let problem = "";
-    if (ssid.length === 0 || utf8Length(ssid) > 32) problem = "ssid must be 1-32 bytes";
-    else if (utf8Length(password) > 64) problem = "password must be at most 64 bytes";
+    const ssidBytes = utf8Length(ssid);
+    const passwordBytes = utf8Length(password);
+    if (ssidBytes < 0 || passwordBytes < 0) problem = "ssid and password must be text (a lone UTF-16 surrogate is not)";
+    else if (ssidBytes === 0 || ssidBytes > 32) problem = "ssid must be 1-32 bytes";
+    else if (passwordBytes > 64) problem = "password must be at most 64 bytes";
     if (problem) {
       this.reportClose("wifi-join-failed", "config-invalid", "config-invalid: " + problem);
       return;

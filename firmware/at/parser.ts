@@ -28,6 +28,8 @@
  * The sink may call `reset()` or `setRaw()` from inside a callback: the feed loop re-reads state.
  */
 
+import { utf8Bytes } from "../bytes.js";
+
 export type LineKind =
   | "ok" // OK
   | "error" // ERROR
@@ -74,15 +76,9 @@ const COMMA = 44;
 const D0 = 48;
 const D9 = 57;
 
-/**
- * ASCII bytes of a fixed text, at module load. Moddable preloads modules, which makes these
- * top-level typed arrays read-only in flash: they are only ever read.
- */
-function ascii(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
-}
+// Fixed texts as bytes, made at module load. Moddable preloads modules, which makes these
+// top-level typed arrays read-only in flash: they are only ever read.
+const ascii = utf8Bytes;
 
 const T_OK = ascii("OK");
 const T_ERROR = ascii("ERROR");

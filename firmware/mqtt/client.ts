@@ -193,7 +193,7 @@ export class MqttClient {
     checkInt("connectRate.windowMs", rate.windowMs, 0, 2 ** 31);
     this.subscriptions = options.subscriptions ?? [];
 
-    this.decoder = new MqttDecoder({ bufferSize, role: "client" });
+    this.decoder = new MqttDecoder({ bufferSize });
     this.tx = new Uint8Array(bufferSize);
     this.password = new Uint8Array(checkInt("passwordBufferSize", options.passwordBufferSize ?? 256, 0, 65_535));
     this.inflight = new InflightStore(maxInflight, slotSize);

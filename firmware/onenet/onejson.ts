@@ -12,7 +12,6 @@
  *   beginInvokeReply(out, offset, idBuf, idOffset, idLength)   same shape, for service/{id}/invoke_reply
  *   beginDesiredGet(out, offset, id)             {"id":"7","version":"1.0","params":["led",...]}
  *   addBoolean(identifier, v) / addNumber(identifier, v) / addString(identifier, v) / addIdentifier(identifier)
- *   addStringBytes(identifier, bytes, offset, length)   a string value from UTF-8 bytes
  *   end(): number
  *   reply(out, offset, idBuf, idOffset, idLength, code, msg)   {"id":"<echo>","code":200,"msg":"success"}
  *                                                (set_reply, and every error reply)
@@ -21,8 +20,8 @@
  * what it sent. `idBuf` null or `idLength` 0 echoes NO_ID ("0"). `out` must not overlap the id bytes.
  * Ids we generate: MessageIds.next(), a counter 1..9999999999999 (at most 13 digits, OneNET's limit).
  * Allocation on XS (checked in test/onenet/xs.test.ts): none, once each distinct identifier/message has been
- * seen (TextCache of TEXT_CACHE_SIZE); except addString (reads the string's characters: use
- * addStringBytes) and addNumber with a fraction (formats through String()).
+ * seen (TextCache of TEXT_CACHE_SIZE); except addString (converts the string to UTF-8) and addNumber
+ * with a fraction (formats through String()).
  *
  * ---- Parser: new OneJsonParser({ maxBytes, maxDepth }) once; parse(kind, buf, offset, length) returns a
  * OneJsonError and fills the parser's fields (reused object):
@@ -31,7 +30,7 @@
  *   containerKind/containerOffset/containerLength: `params` (requests) or `data` (replies)
  * then iterate the params (object members, or array elements for property/get):
  *   rewind(); while (next()) { keyOffset/keyLength, valueKind, valueOffset/valueLength }
- *   keyIs(name), valueIsString(text) (raw bytes compared; names cached as bytes, as in the builder),
+ *   keyIs(name) (raw bytes compared; names cached as bytes, as in the builder),
  *   valueNumber(), unwrapValue() (desired/get/reply's {"value":..}),
  *   idEquals(n), checkParams(model) -> "ok" | "unknown-identifier" | "bad-value" (sets badKey*)
  * String values are reported as raw content between the quotes (escapes kept).
@@ -46,7 +45,8 @@
  * still answered, with id "0" (a digit string as OneNET requires; our counter never yields 0). A numeric id
  * is answered with its digits as a string and code 400. Replies to the cloud's replies are never sent.
  */
-import { TextCache, asciiBytes, equalsBytes, jsonStringBytes, jsonStringByteLength, writeJsonStringByte } from "./ascii.js";
+import { equalsBytes, utf8Bytes } from "../bytes.js";
+import { TextCache, jsonStringBytes, jsonStringByteLength, writeJsonStringByte } from "./json-text.js";
 import { JsonScanner } from "./json-scan.js";
 import type { JsonValueKind } from "./json-scan.js";
 import type { IncomingThingTopic } from "./thing.js";
@@ -60,30 +60,30 @@ export const MAX_GENERATED_ID = 9_999_999_999_999;
 /** Longest id (raw bytes) echoed back; longer ones are answered with NO_ID. */
 export const MAX_ECHO_ID = 64;
 export const NO_ID = "0";
-/** Distinct identifiers and messages each builder and parser keeps as bytes (see ascii.ts's TextCache). */
+/** Distinct identifiers and messages each builder and parser keeps as bytes (see json-text.ts's TextCache). */
 export const TEXT_CACHE_SIZE = 32;
 
-// Fixed texts as bytes, made once: on XS, reading a string's characters allocates (see ascii.ts).
-const T_ID_OPEN = asciiBytes('{"id":"');
-const T_VERSION_PARAMS = asciiBytes('","version":"1.0","params":');
-const T_CODE = asciiBytes(',"code":');
-const T_MSG = asciiBytes(',"msg":');
-const T_OK_DATA = asciiBytes(',"code":200,"msg":"success","data":{');
-const T_VALUE = asciiBytes('{"value":');
-const T_EVENT_VALUE = asciiBytes(':{"value":{');
-const T_TIME = asciiBytes(',"time":');
-const T_TRUE = asciiBytes("true");
-const T_FALSE = asciiBytes("false");
-const T_NO_ID = asciiBytes(NO_ID);
-const T_CLOSE_LIST = asciiBytes("]}");
-const T_CLOSE_2 = asciiBytes("}}");
-const T_CLOSE_3 = asciiBytes("}}}");
-const K_ID = asciiBytes("id");
-const K_PARAMS = asciiBytes("params");
-const K_DATA = asciiBytes("data");
-const K_CODE = asciiBytes("code");
-const K_MSG = asciiBytes("msg");
-const K_VALUE = asciiBytes("value");
+// Fixed texts as bytes, made once: on XS, reading a string's characters allocates (see json-text.ts).
+const T_ID_OPEN = utf8Bytes('{"id":"');
+const T_VERSION_PARAMS = utf8Bytes('","version":"1.0","params":');
+const T_CODE = utf8Bytes(',"code":');
+const T_MSG = utf8Bytes(',"msg":');
+const T_OK_DATA = utf8Bytes(',"code":200,"msg":"success","data":{');
+const T_VALUE = utf8Bytes('{"value":');
+const T_EVENT_VALUE = utf8Bytes(':{"value":{');
+const T_TIME = utf8Bytes(',"time":');
+const T_TRUE = utf8Bytes("true");
+const T_FALSE = utf8Bytes("false");
+const T_NO_ID = utf8Bytes(NO_ID);
+const T_CLOSE_LIST = utf8Bytes("]}");
+const T_CLOSE_2 = utf8Bytes("}}");
+const T_CLOSE_3 = utf8Bytes("}}}");
+const K_ID = utf8Bytes("id");
+const K_PARAMS = utf8Bytes("params");
+const K_DATA = utf8Bytes("data");
+const K_CODE = utf8Bytes("code");
+const K_MSG = utf8Bytes("msg");
+const K_VALUE = utf8Bytes("value");
 
 export type OneJsonError =
   | "ok"
@@ -218,28 +218,11 @@ export class OneJsonBuilder {
     this.raw(this.texts.get(text));
   }
 
-  /** An arbitrary string value (read character by character: this allocates on XS; see addStringBytes). */
+  /** An arbitrary string value, converted to UTF-8 first (this allocates). */
   private quotedValue(text: string): void {
+    const bytes = utf8Bytes(text);
     this.byte(0x22);
-    for (let i = 0; i < text.length; i++) {
-      let c = text.charCodeAt(i);
-      if (c < 0x80) this.escaped(c);
-      else if (c < 0x800) {
-        this.byte(0xc0 | (c >> 6));
-        this.byte(0x80 | (c & 0x3f));
-      } else {
-        if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-          c = 0x10000 + ((c - 0xd800) << 10) + (text.charCodeAt(++i) - 0xdc00);
-          this.byte(0xf0 | (c >> 18));
-          this.byte(0x80 | ((c >> 12) & 0x3f));
-        } else {
-          if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
-          this.byte(0xe0 | (c >> 12));
-        }
-        this.byte(0x80 | ((c >> 6) & 0x3f));
-        this.byte(0x80 | (c & 0x3f));
-      }
-    }
+    for (let i = 0; i < bytes.length; i++) this.escaped(bytes[i]);
     this.byte(0x22);
   }
 
@@ -371,19 +354,10 @@ export class OneJsonBuilder {
     this.memberEnd();
   }
 
-  /** On XS this reads `value` character by character, which allocates; addStringBytes does not. */
+  /** Converts `value` to UTF-8 (allocates). */
   addString(identifier: string, value: string): void {
     this.member(identifier);
     this.quotedValue(value);
-    this.memberEnd();
-  }
-
-  /** A string value given as UTF-8 bytes (escaped as JSON needs; not validated as UTF-8). */
-  addStringBytes(identifier: string, value: Uint8Array, offset: number, length: number): void {
-    this.member(identifier);
-    this.byte(0x22);
-    for (let i = offset; i < offset + length; i++) this.escaped(value[i]);
-    this.byte(0x22);
     this.memberEnd();
   }
 
@@ -449,7 +423,7 @@ const POW10: readonly number[] = Object.freeze([1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6,
 
 export class OneJsonParser {
   readonly maxBytes: number;
-  private readonly texts = new TextCache(TEXT_CACHE_SIZE, asciiBytes);
+  private readonly texts = new TextCache(TEXT_CACHE_SIZE, utf8Bytes);
   private readonly scan: JsonScanner;
 
   buf: Uint8Array = new Uint8Array(0);
@@ -632,10 +606,6 @@ export class OneJsonParser {
   /** Compares the raw key bytes (escapes are not decoded) with `name`. */
   keyIs(name: string): boolean {
     return equalsBytes(this.buf, this.keyOffset, this.keyLength, this.texts.get(name));
-  }
-
-  valueIsString(text: string): boolean {
-    return this.valueKind === "string" && equalsBytes(this.buf, this.valueOffset, this.valueLength, this.texts.get(text));
   }
 
   /** The current value as a number (NaN unless it is a number). */
