@@ -64,7 +64,8 @@ export interface AtParserSink {
   onPrompt(): void;
   onDataStart(kind: DataKind, length: number): void;
   onData(bytes: Uint8Array, offset: number, length: number): void;
-  onDataEnd(kind: DataKind): void;
+  /** Optional: the data block is complete. */
+  onDataEnd?(kind: DataKind): void;
 }
 
 const CR = 13;
@@ -178,7 +179,7 @@ export class AtParser {
         const kind = this.dataKind;
         this.sink.onData(bytes, i, n);
         i += n;
-        if (this.dataRemaining === 0) this.sink.onDataEnd(kind);
+        if (this.dataRemaining === 0) this.sink.onDataEnd?.(kind);
         continue;
       }
       const b = bytes[i++];
@@ -229,7 +230,7 @@ export class AtParser {
     this.dataKind = kind;
     this.dataRemaining = length;
     this.sink.onDataStart(kind, length);
-    if (length === 0) this.sink.onDataEnd(kind);
+    if (length === 0) this.sink.onDataEnd?.(kind);
   }
 
   /** `...+IPD,<n>:`, `...+IPD,<id>,<n>:` or `...+CIPRECVDATA,<n>:` just ended. */
