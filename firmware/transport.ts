@@ -54,8 +54,11 @@ export type LinkCause =
  * - "refused": the network or the server said no to who we are (wrong WiFi password, no such
  *   access point): retrying soon only hammers it. Wait long; the condition may change without us
  *   (the access point comes back, its password is changed back).
- * - "config": nothing the device can do by retrying (its settings cannot work with this module):
- *   wait until the configuration changes.
+ * - "config": nothing the device can do by retrying (its WiFi settings cannot even be sent to the
+ *   module): wait until the configuration changes.
+ * A module whose AT firmware cannot verify TLS (tls-verify-unsupported, tls-server-name-unsupported)
+ * is checked again at each open, locally and without a byte on the network: "transient", so a
+ * module that is swapped or reflashed is found without a restart.
  */
 export type CauseClass = "transient" | "refused" | "config";
 
@@ -65,8 +68,6 @@ export function causeClass(cause: LinkCause): CauseClass {
     case "wifi-ap-not-found":
       return "refused";
     case "config-invalid":
-    case "tls-verify-unsupported":
-    case "tls-server-name-unsupported":
       return "config";
     default:
       return "transient";

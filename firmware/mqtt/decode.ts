@@ -120,6 +120,18 @@ export class DecodedPacket {
   }
 }
 
+/** Decoder errors found in a packet's fixed header: the bytes there cannot be MQTT at all. */
+export function headerError(code: DecodeErrorCode): boolean {
+  return (
+    code === "reserved-packet-type" ||
+    code === "forbidden-packet-type" ||
+    code === "bad-flags" ||
+    code === "bad-qos" ||
+    code === "remaining-length-too-long" ||
+    code === "remaining-length-not-minimal"
+  );
+}
+
 /**
  * The SUBACK rules that need the session's memory (rule 6): the packet id of the SUBSCRIBE in
  * flight and one code per topic filter it carried. null when the SUBACK matches.
@@ -157,6 +169,12 @@ export class MqttDecoder {
   /** Bytes of an oversized PUBLISH still to drain once its start is in the buffer. */
   private oversize = 0;
   private generation = 0;
+  /**
+   * Where the packet being decoded began in the bytes of the current feed() (the chunk's start
+   * when it began in an earlier one): valid during onError, for a transport that wants to look at
+   * bytes that cannot be MQTT (Transport.unparsable).
+   */
+  packetStart = 0;
 
   /** `accepts` and `packet` are for subclasses (host-sim's server role); the firmware takes the defaults. */
   constructor(options: DecoderOptions = {}, accepts = CLIENT_ACCEPTS, packet?: (buffer: Uint8Array) => DecodedPacket) {
@@ -198,6 +216,7 @@ export class MqttDecoder {
     if (stop > bytes.length) stop = bytes.length;
     const generation = this.generation;
     const buf = this.buffer;
+    this.packetStart = i;
     while (i < stop) {
       const state = this.state;
       if (state === BODY) {
@@ -209,11 +228,17 @@ export class MqttDecoder {
         if (p === this.bodyEnd) {
           if (this.oversize > 0) this.oversized(sink);
           else {
+            // dispatch(), inlined: this call chain runs from a UART byte to the application.
             this.state = HEADER;
-            this.dispatch(sink);
+            const packet = this.packet;
+            packet.clear();
+            const error = this.parse(packet);
+            if (error !== null) sink.onError(error, true);
+            else sink.onPacket(packet);
           }
         }
       } else if (state === HEADER) {
+        this.packetStart = i;
         const b = bytes[i++];
         buf[0] = b;
         this.packet.type = b >> 4;

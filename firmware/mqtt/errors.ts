@@ -104,3 +104,10 @@ export class MqttError extends Error {
     this.code = code;
   }
 }
+
+/** A name for any thrown value that is safe to log: an encoder's code, or the error's class and message. */
+export function errorName(error: unknown): string {
+  if (error instanceof MqttError) return error.code;
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return "non-error thrown";
+}
