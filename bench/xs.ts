@@ -320,13 +320,22 @@ const ENTRY_CONFIG = {
 };
 
 /** The same through the Moddable entry (firmware/main.ts and the ECMA-419 adapter, see host-sim/xs/labs/entry). */
-async function entryRows(harnessCost: HarnessCost): Promise<BenchRow[]> {
+/** The firmware booted through the Moddable entry in XS, online with its state posted. */
+async function bootEntry(): Promise<Simulation<XsLedDevice>> {
   const sim = await Simulation.create({ wallClockStart: WALL, seed: 11 }, xsDevice({ entry: { config: ENTRY_CONFIG, pins: { led: 2, reset: 5 } } }));
+  sim.start();
+  const booted = await sim.runUntil(() => sim.deviceMessages.some((m) => m.kind === "property/post"), 120_000);
+  if (!booted) {
+    await sim.close();
+    throw new Error("bench: the Moddable entry did not come online in XS");
+  }
+  return sim;
+}
+
+async function entryRows(harnessCost: HarnessCost): Promise<BenchRow[]> {
+  const sim = await bootEntry();
   const device = sim.device;
   try {
-    sim.start();
-    const booted = await sim.runUntil(() => sim.deviceMessages.some((m) => m.kind === "property/post"), 120_000);
-    if (!booted) throw new Error("bench: the Moddable entry did not come online in XS");
     await sim.runFor(2_000);
     const m = await measureSets(sim, device, harnessCost);
     if (sim.clock.errors.length) throw new Error(`bench: firmware errors: ${sim.clock.errors.map(String).join("; ")}`);
@@ -342,12 +351,9 @@ async function entryRows(harnessCost: HarnessCost): Promise<BenchRow[]> {
  * Moddable entry. Each frame holds its arguments, locals and a header on the XS stack.
  */
 async function depthRows(): Promise<BenchRow[]> {
-  const sim = await Simulation.create({ wallClockStart: WALL, seed: 11 }, xsDevice({ entry: { config: ENTRY_CONFIG, pins: { led: 2, reset: 5 } } }));
+  const sim = await bootEntry();
   const device = sim.device;
   try {
-    sim.start();
-    const booted = await sim.runUntil(() => sim.deviceMessages.some((m) => m.kind === "property/post"), 120_000);
-    if (!booted) throw new Error("bench: the Moddable entry did not come online in XS");
     device.host.evaluateJson<string>("xsHarness.modules.entry.receiveDepth(true)");
     let on = false;
     for (let i = 0; i < 10; i++) {

@@ -30,7 +30,7 @@ import type { ReceiveMode } from "../config.js";
 import type { LinkDownReason, Transport, TransportEvents } from "../transport.js";
 import type { AtError } from "./errors.js";
 import { Esp8266Link } from "./link.js";
-import type { LinkSession, LinkStats, LinkStatus, SessionState } from "./session.js";
+import type { LinkSession, LinkSettings, LinkStats, LinkStatus, SessionState } from "./session.js";
 import type { Dialect } from "./module.js";
 import { TxRing } from "./tx-ring.js";
 
@@ -40,30 +40,12 @@ export { MAX_SEND_CHUNK } from "./link.js";
 export type { LinkStatus } from "./session.js";
 export type { Dialect } from "./module.js";
 
-export interface Esp8266Options {
-  ssid: string;
-  password: string;
-  host: string;
-  port: number;
-  tls: boolean;
-  /**
-   * TLS only: the module must verify the server's certificate with its flashed CA
-   * (AT+CIPSSLCCONF=2). Default false here; DeviceConfig turns it on with TLS.
-   */
-  tlsVerify?: boolean;
-  /**
-   * TLS only, ESP-AT 2.x: the name sent as SNI (AT+CIPSSLCSNI) and checked in the certificate
-   * (AT+CIPSSLCCN) instead of `host`. NonOS 1.7 has neither (it checks no name): unused there.
-   */
-  tlsServerName?: string;
-  receiveMode: ReceiveMode;
+export interface Esp8266Options extends LinkSettings {
   /** TX ring size in bytes (default 2048). Transport.send refuses what does not fit. */
   txBufferSize?: number;
   /** UART read buffer, and the most one AT+CIPRECVDATA asks for (default 512). */
   rxChunkSize?: number;
   onStatus?: (status: LinkStatus, detail: string) => void;
-  /** Optional command trace (commands written, CWJAP redacted). Costs a string per command. */
-  trace?: (line: string) => void;
 }
 
 export interface Esp8266Stats extends LinkStats {

@@ -5,6 +5,7 @@
  */
 import type { ReceiveMode } from "../config.js";
 import type { LinkDownReason } from "../transport.js";
+import type { LinkParams } from "./commands.js";
 import type { EngineStats } from "./engine.js";
 import type { AtError } from "./errors.js";
 
@@ -20,17 +21,30 @@ export type LinkStatus =
 
 export type SessionState = "idle" | "opening" | "open";
 
-export interface LinkOptions {
+/** The link's settings, as the user gives them (Esp8266Options adds the driver's own). */
+export interface LinkSettings extends LinkParams {
   ssid: string;
   password: string;
   host: string;
   port: number;
   tls: boolean;
+  /**
+   * TLS only: the module must verify the server's certificate with its flashed CA
+   * (AT+CIPSSLCCONF=2). Default false here; DeviceConfig turns it on with TLS.
+   */
   tlsVerify?: boolean;
+  /**
+   * TLS only, ESP-AT 2.x: the name sent as SNI (AT+CIPSSLCSNI) and checked in the certificate
+   * (AT+CIPSSLCCN) instead of `host`. NonOS 1.7 has neither (it checks no name): unused there.
+   */
   tlsServerName?: string;
   receiveMode: ReceiveMode;
-  rxChunkSize: number;
+  /** Optional command trace (commands written, CWJAP redacted). Costs a string per command. */
   trace?: (line: string) => void;
+}
+
+export interface LinkOptions extends LinkSettings {
+  rxChunkSize: number;
 }
 
 export interface LinkStats extends EngineStats {
