@@ -14,8 +14,8 @@ import {
   newConnectFields,
   newPublishFields,
   newSubscribeFields,
-} from "../firmware/mqtt/index.js";
-import type { DecodedPacket, DecoderSink } from "../firmware/mqtt/index.js";
+} from "../host-sim/mqtt/index.js";
+import type { DecodedPacket, DecoderSink } from "../host-sim/mqtt/index.js";
 import { bytesPerOp, opsPerSecond } from "./measure.js";
 import type { BenchRow, BenchSuite } from "./measure.js";
 

@@ -154,6 +154,13 @@ async function parserRows(): Promise<BenchRow[]> {
       const lines = worker.evaluateJson<number>(`(xsHarness.state.${mode}.lines = 0, xsHarness.state.${mode}.run(1))`).value;
       const allocated = perOp(worker, (n) => `xsHarness.state.${mode}.run(${n})`, 5).slots;
       rows.push(row(`AT parser, slots allocated per line (${mode} receive)`, allocated / lines, "slots/line", `${lines} lines in the recording; garbage, not retained`));
+      // The same stream through the whole driver (serial read, parser, line handling), per line.
+      const lab = `xsHarness.state.driver_${mode}`;
+      worker.evaluate(`${lab} = new xsHarness.modules.at.DriverLab("${Buffer.from(stream).toString("hex")}", 32, "${mode}")`);
+      const driverRun = (n: number) => worker.evaluate(`${lab}.run(${n})`).meter.compute;
+      driverRun(1);
+      rows.push(row(`AT driver, per line received (${mode} receive: serial read, parser, line handling)`, (driverRun(20) - driverRun(0)) / (20 * lines), "compute/line", `the same recording, ${lines} lines; data bytes included`));
+      rows.push(row(`AT driver, slots allocated per line (${mode} receive)`, perOp(worker, (n) => `${lab}.run(${n})`, 5).slots / lines, "slots/line"));
     }
   } finally {
     worker.close();
@@ -297,32 +304,70 @@ async function deviceRows(harnessCost: HarnessCost, baseline: number): Promise<B
   }
 }
 
+const ENTRY_CONFIG = {
+  ssid: DEFAULT_WIFI.ssid,
+  password: DEFAULT_WIFI.password,
+  product: SEED_DEVICE.productId,
+  device: SEED_DEVICE.deviceName,
+  key: SEED_DEVICE.key,
+  host: "mqtts.heclouds.com",
+  port: "1883",
+  uartPort: "1",
+  uartReceive: "16",
+  uartTransmit: "17",
+  ledPin: "2",
+  rstPin: "5",
+};
+
 /** The same through the Moddable entry (firmware/main.ts and the ECMA-419 adapter, see host-sim/xs/labs/entry). */
+/** The firmware booted through the Moddable entry in XS, online with its state posted. */
+async function bootEntry(): Promise<Simulation<XsLedDevice>> {
+  const sim = await Simulation.create({ wallClockStart: WALL, seed: 11 }, xsDevice({ entry: { config: ENTRY_CONFIG, pins: { led: 2, reset: 5 } } }));
+  sim.start();
+  const booted = await sim.runUntil(() => sim.deviceMessages.some((m) => m.kind === "property/post"), 120_000);
+  if (!booted) {
+    await sim.close();
+    throw new Error("bench: the Moddable entry did not come online in XS");
+  }
+  return sim;
+}
+
 async function entryRows(harnessCost: HarnessCost): Promise<BenchRow[]> {
-  const config = {
-    ssid: DEFAULT_WIFI.ssid,
-    password: DEFAULT_WIFI.password,
-    product: SEED_DEVICE.productId,
-    device: SEED_DEVICE.deviceName,
-    key: SEED_DEVICE.key,
-    host: "mqtts.heclouds.com",
-    port: "1883",
-    uartPort: "1",
-    uartReceive: "16",
-    uartTransmit: "17",
-    ledPin: "2",
-    rstPin: "5",
-  };
-  const sim = await Simulation.create({ wallClockStart: WALL, seed: 11 }, xsDevice({ entry: { config, pins: { led: 2, reset: 5 } } }));
+  const sim = await bootEntry();
   const device = sim.device;
   try {
-    sim.start();
-    const booted = await sim.runUntil(() => sim.deviceMessages.some((m) => m.kind === "property/post"), 120_000);
-    if (!booted) throw new Error("bench: the Moddable entry did not come online in XS");
     await sim.runFor(2_000);
     const m = await measureSets(sim, device, harnessCost);
     if (sim.clock.errors.length) throw new Error(`bench: firmware errors: ${sim.clock.errors.map(String).join("; ")}`);
     return setRows("Moddable entry (main.ts + ECMA-419 adapter): ", m);
+  } finally {
+    await sim.close();
+  }
+}
+
+/**
+ * How deep the receive path runs: the synchronous chain from the serial port's onReadable (the
+ * ECMA-419 adapter's, as on a chip) down to Digital.write, in XS frames, over 10 sets through the
+ * Moddable entry. Each frame holds its arguments, locals and a header on the XS stack.
+ */
+async function depthRows(): Promise<BenchRow[]> {
+  const sim = await bootEntry();
+  const device = sim.device;
+  try {
+    device.host.evaluateJson<string>("xsHarness.modules.entry.receiveDepth(true)");
+    let on = false;
+    for (let i = 0; i < 10; i++) {
+      on = !on;
+      const id = await sim.setLed(on);
+      if (!(await sim.runUntil(() => sim.replyTo(id) !== undefined && sim.ledOn === on, 10_000))) throw new Error(`bench: set ${i} not handled`);
+    }
+    const depth = JSON.parse(device.host.evaluateJson<string>("xsHarness.modules.entry.receiveDepth(false)")) as { deepest: number; frames: string };
+    const names = depth.frames
+      .split("\n")
+      .map((line) => line.trim().replace(/^at /, "").replace(/ \(.*$/, ""))
+      .reverse()
+      .join(" > ");
+    return [row("receive path: frames from the serial adapter's onReadable to Digital.write (property/set)", depth.deepest, "frames", names)];
   } finally {
     await sim.close();
   }
@@ -446,6 +491,7 @@ export const suite: BenchSuite = {
       ...(await parserRows()),
       ...(await deviceRows(harness, harness.baseline)),
       ...(await entryRows(harness)),
+      ...(await depthRows()),
     ];
   },
 };

@@ -4,6 +4,8 @@
  *   const device = new LedDevice(board, config, observer?);   // validates; allocates everything
  *   device.start();                                           // comes online and stays online
  *   device.stop();
+ *   device.setWifi(ssid, password);                           // fixed credentials: tried at once
+ *   device.client.state / device.client.cause                 // e.g. "refused" / "wifi-wrong-password"
  *
  * What it does:
  * - Links through the ESP8266 (firmware/at) and keeps an MQTT session (firmware/mqtt/client) with a
@@ -11,9 +13,13 @@
  * - Subscribes to its own thing topics: property/set, property/get, property/post/reply and
  *   property/desired/get/reply (plus service invoke, answered "unknown service"). Anything else that
  *   arrives, including its own publishes echoed back by a broker, is ignored.
- * - property/set: every member is checked against the model before anything is applied; then the LED
+ * - property/set: read in one pass against the schema of the properties it accepts (every member
+ *   checked while the payload is scanned, nothing applied when one is wrong); then the LED
  *   switches, set_reply goes out at once with the cloud's id and code 200 (or an error code and
  *   message, LED untouched), then the new state is posted with property/post at QoS 1.
+ * - Offline, the session's state names why: "backoff" (the link dropped: back soon), "refused"
+ *   (wrong WiFi password, no such network, OneNET refused the login: a long wait), "needs-config"
+ *   (settings this module cannot work with). The device logs it with the cause.
  * - property/get: get_reply with the current state.
  * - After every (re)connect: post the current state and ask property/desired/get, so a set made
  *   while the device was offline is applied rather than silently lost.
@@ -24,9 +30,9 @@
 import type { Board, BoardTimer } from "./board.js";
 import type { DeviceConfig } from "./config.js";
 import { Esp8266Driver, type LinkStatus } from "./at/driver.js";
-import { MqttClient, type ClientError, type ClientState, type OfflineReason, type TopicBytes } from "./mqtt/client.js";
+import { MqttClient, type ClientError, type ClientState, type MqttClientHandler, type OfflineReason, type TopicBytes } from "./mqtt/client.js";
 import type { DecodedPacket } from "./mqtt/decode.js";
-import { OneJsonBuilder, OneJsonParser, MessageIds, ONEJSON_NO_ROOM, type OneJsonError, type PropertySpec } from "./onenet/onejson.js";
+import { OneJsonBuilder, OneJsonParser, MessageIds, ONEJSON_NO_ROOM, PropertySchema, type OneJsonError } from "./onenet/onejson.js";
 import { ThingTopics, type FixedThingTopic } from "./onenet/thing.js";
 import { TokenBuilder, chooseExpiry } from "./onenet/token.js";
 
@@ -57,12 +63,14 @@ export interface LedDeviceObserver {
 const RESUBSCRIBE_FIRST_MS = 60_000;
 const RESUBSCRIBE_MAX_MS = 30 * 60_000;
 
-export class LedDevice {
+/** The device is its session's handler (MqttClientHandler): the client calls it directly. */
+export class LedDevice implements MqttClientHandler {
   readonly driver: Esp8266Driver;
   readonly client: MqttClient;
   private readonly topics: ThingTopics;
   private readonly token: TokenBuilder;
-  private readonly model: readonly PropertySpec[];
+  /** The properties a property/set may carry: the LED's, index 0. */
+  private readonly schema: PropertySchema;
   private readonly identifier: string;
   private readonly activeLow: boolean;
   private readonly json = new OneJsonBuilder();
@@ -92,7 +100,7 @@ export class LedDevice {
     const onenet = config.onenet;
     this.identifier = config.led.identifier;
     this.activeLow = config.led.activeLow;
-    this.model = [{ identifier: this.identifier, type: "bool" }];
+    this.schema = new PropertySchema([{ identifier: this.identifier, type: "bool" }]);
     this.token = new TokenBuilder({ productId: onenet.productId, deviceName: onenet.deviceName, key: onenet.key, keyKind: onenet.keyKind, method: onenet.method });
     this.topics = new ThingTopics(onenet.productId, onenet.deviceName);
     this.parser = new OneJsonParser({ maxBytes: config.mqtt.bufferSize });
@@ -145,28 +153,7 @@ export class LedDevice {
           { topic: `${prefix}service/+/invoke`, qos: 0 },
         ],
       },
-      {
-        onOnline: () => this.onOnline(),
-        onOffline: (reason, detail) => {
-          this.refusedThisSession = false;
-          this.board.log("warn", `offline: ${reason}${detail ? ` (${detail})` : ""}`);
-          this.observer.offline?.(reason, detail);
-        },
-        onMessage: (packet, buffer) => this.onMessage(packet, buffer),
-        onPublishAcked: () => {
-          if (this.postPending) this.postState();
-        },
-        onError: (code, detail) => {
-          if (code === "suback-refused" && !this.refusedThisSession) {
-            this.refusedThisSession = true;
-            this.resubscribeTimer.schedule(this.resubscribeDelayMs);
-            this.resubscribeDelayMs = Math.min(RESUBSCRIBE_MAX_MS, this.resubscribeDelayMs * 2);
-          }
-          this.board.log("error", `mqtt: ${code}${detail ? ` (${detail})` : ""}`);
-          this.observer.error?.(code, detail);
-        },
-        onStateChange: (state) => this.observer.session?.(state),
-      },
+      this,
     );
   }
 
@@ -178,7 +165,7 @@ export class LedDevice {
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.writeLed(this.ledOn);
+    this.board.led.write(this.ledOn !== this.activeLow ? 1 : 0);
     this.board.log("info", `starting: device ${this.config.onenet.deviceName} of product ${this.config.onenet.productId}, broker ${this.config.mqtt.host}:${this.config.mqtt.port}${this.config.mqtt.tls ? " (TLS)" : ""}`);
     this.client.start();
   }
@@ -189,27 +176,62 @@ export class LedDevice {
     this.client.stop();
   }
 
+  /**
+   * New WiFi credentials (the user fixed a wrong password): the session leaves its wait and tries
+   * them at once (within OneNET's login cap).
+   */
+  setWifi(ssid: string, password: string): void {
+    this.driver.setWifi(ssid, password);
+    this.board.log("info", `WiFi settings changed: network "${ssid}"`);
+    this.client.retryNow();
+  }
+
+  // ---- the session's handler (MqttClientHandler): called by the client, not by users ----
+
+  onOffline(reason: OfflineReason, detail: string): void {
+    this.refusedThisSession = false;
+    this.board.log("warn", `offline: ${reason}${detail ? ` (${detail})` : ""}`);
+    this.observer.offline?.(reason, detail);
+  }
+
+  onPublishAcked(): void {
+    if (this.postPending) this.postState();
+  }
+
+  onError(code: ClientError, detail: string): void {
+    if (code === "suback-refused" && !this.refusedThisSession) {
+      this.refusedThisSession = true;
+      this.resubscribeTimer.schedule(this.resubscribeDelayMs);
+      this.resubscribeDelayMs = Math.min(RESUBSCRIBE_MAX_MS, this.resubscribeDelayMs * 2);
+    }
+    this.board.log("error", `mqtt: ${code}${detail ? ` (${detail})` : ""}`);
+    this.observer.error?.(code, detail);
+  }
+
+  onStateChange(state: ClientState): void {
+    if (state === "refused" || state === "needs-config") {
+      this.board.log("warn", `offline, ${state === "refused" ? "refused" : "needs a configuration change"}: ${this.client.cause ?? "unknown cause"}`);
+    }
+    this.observer.session?.(state);
+  }
+
   private topicBytes(kind: FixedThingTopic): TopicBytes {
     const bytes = new Uint8Array(this.topics.maxLength());
     const length = this.topics.write(kind, bytes, 0);
     return { bytes, offset: 0, length };
   }
 
-  private writeLed(on: boolean): void {
-    this.board.led.write(on !== this.activeLow ? 1 : 0);
-  }
-
   private setLed(on: boolean): void {
     const changed = on !== this.ledOn;
     this.ledOn = on;
-    this.writeLed(on);
+    this.board.led.write(on !== this.activeLow ? 1 : 0);
     if (changed) {
       this.board.log("info", `LED ${on ? "on" : "off"}`);
       this.observer.led?.(on);
     }
   }
 
-  private onOnline(): void {
+  onOnline(): void {
     if (!this.refusedThisSession) {
       this.resubscribeTimer.cancel();
       this.resubscribeDelayMs = RESUBSCRIBE_FIRST_MS;
@@ -246,7 +268,7 @@ export class LedDevice {
     } else this.board.log("error", `property/post not accepted: ${result}`);
   }
 
-  private onMessage(packet: DecodedPacket, buffer: Uint8Array): void {
+  onMessage(packet: DecodedPacket, buffer: Uint8Array): void {
     const kind = this.topics.matchThingTopic(buffer, packet.topicOffset, packet.topicLength);
     const payloadOffset = packet.payloadOffset;
     const payloadLength = packet.payloadLength;
@@ -277,16 +299,14 @@ export class LedDevice {
 
   private onSet(buffer: Uint8Array, offset: number, length: number): void {
     const parser = this.parser;
-    let error: OneJsonError = parser.parse("property/set", buffer, offset, length);
-    if (error === "ok") error = parser.checkParams(this.model);
+    const schema = this.schema;
+    const error = parser.parseSet(buffer, offset, length, schema);
     if (error !== "ok") {
       this.sendReply(this.setReplyTopic, this.json.errorReply(this.out, 0, parser, error));
       if (this.observer.app) this.report("set-rejected", `${this.idText(buffer)} ${error}`);
       return;
     }
-    let value = this.ledOn;
-    parser.rewind();
-    while (parser.next()) if (parser.keyIs(this.identifier)) value = parser.valueKind === "true";
+    const value = schema.given(0) ? schema.bool(0) : this.ledOn;
     this.setLed(value);
     this.sendReply(this.setReplyTopic, this.json.reply(this.out, 0, buffer, parser.idOffset, parser.idLength, 200, "success"));
     if (this.observer.app) this.report("set-applied", `${this.idText(buffer)} ${value ? "on" : "off"}`);

@@ -33,6 +33,10 @@
  * Booleans accept true/false, "true"/"false", "1"/"0", "yes"/"no", "on"/"off"; numbers accept
  * decimal strings. Pins and UART settings are board business (firmware/moddable/pins.ts).
  */
+import { utf8Length } from "./bytes.js";
+
+/** The UTF-8 length the WiFi limits count in (-1: not text); re-exported from ./bytes.ts. */
+export { utf8Length };
 
 export type ReceiveMode = "active" | "passive" | "transparent";
 export type TokenMethod = "md5" | "sha1" | "sha256";
@@ -180,24 +184,6 @@ function readChoice<T extends string>(raw: Raw, key: string, fallback: T, choice
   throw new ConfigError(key, "bad-choice", `must be one of ${choices.join(", ")}`);
 }
 
-/** UTF-8 length of a JS string, without TextEncoder (absent on XS). Lone surrogates count as 3. */
-export function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n += 4;
-        i++;
-      } else n += 3;
-    } else n += 3;
-  }
-  return n;
-}
-
 function isNameChar(c: number): boolean {
   return (
     (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 /* _ */ || c === 45 /* - */
@@ -288,9 +274,11 @@ export function connectSizeBound(c: DeviceConfig["onenet"], tokenEtDigits: numbe
 export function parseConfig(raw: Record<string, unknown>): DeviceConfig {
   const ssid = requireText(raw, "ssid", "WiFi network name");
   const ssidBytes = utf8Length(ssid);
+  if (ssidBytes < 0) throw new ConfigError("ssid", "bad-format", "WiFi network name is not valid text (a lone UTF-16 surrogate)");
   if (ssidBytes > 32) throw new ConfigError("ssid", "bad-length", `WiFi network name must be 1..32 bytes (is ${ssidBytes})`);
   const password = readText(raw, "password", "");
   const pwBytes = utf8Length(password);
+  if (pwBytes < 0) throw new ConfigError("password", "bad-format", "WiFi password is not valid text (a lone UTF-16 surrogate)");
   // Length only: it is the one property of a secret that is safe to report.
   if (pwBytes !== 0 && (pwBytes < 8 || pwBytes > 64)) {
     throw new ConfigError("password", "bad-length", `WiFi password must be empty (open network) or 8..64 bytes (is ${pwBytes})`);

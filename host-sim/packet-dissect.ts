@@ -26,8 +26,8 @@ import {
   UTF8_BAD,
   scanUtf8,
   utf8ToString,
-} from "../firmware/mqtt/index.js";
-import type { DecodeErrorCode, DecodedPacket, DecoderRole } from "../firmware/mqtt/index.js";
+} from "./mqtt/index.js";
+import type { DecodeErrorCode, DecodedPacket, DecoderRole } from "./mqtt/index.js";
 
 export type SectionName = "fixed header" | "variable header" | "payload";
 

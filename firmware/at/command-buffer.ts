@@ -2,7 +2,7 @@
  * One preallocated buffer AT command lines are built in: no strings are concatenated per command
  * (AT+CIPSEND=<n> goes out for every packet). Text is written as UTF-8, so Chinese SSIDs work.
  */
-import { charCodeAt } from "../mqtt/utf8.js";
+import { utf8Length, writeUtf8, writeUtf8Checked } from "../bytes.js";
 
 const BACKSLASH = 92;
 
@@ -28,35 +28,51 @@ export class CommandBuffer {
     return this;
   }
 
-  /** Appends `text` as UTF-8; with `escape`, `"`, `,` and `\` get a `\` first (CWJAP quoting). */
+  /**
+   * Appends `text` as UTF-8; with `escape`, `"`, `,` and `\` get a `\` first (CWJAP quoting). Text
+   * that is not valid (a lone surrogate) or does not fit sets `overflow`: the command must not go.
+   */
   text(text: string, escape = false): this {
-    // On XS, `text.length` and `text.charCodeAt(i)` allocate a wrapper each time; the length read
-    // once and charCodeAt.call do not (see firmware/mqtt/utf8.ts).
-    const length = text.length;
-    for (let i = 0; i < length; i++) {
-      let c = charCodeAt.call(text, i);
-      if (c >= 0xd800 && c <= 0xdbff && i + 1 < length) {
-        const low = charCodeAt.call(text, i + 1);
-        if (low >= 0xdc00 && low <= 0xdfff) {
-          c = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00);
-          i++;
-        }
+    const start = this.length;
+    const units = text.length;
+    // Room for 3 bytes per unit: writeUtf8Checked checks and writes in one pass.
+    if (start + 3 * units > this.bytes.length) {
+      const n = utf8Length(text);
+      if (n < 0 || start + n > this.bytes.length) {
+        this.overflow = true;
+        return this;
       }
-      if (c < 0x80) {
-        if (escape && (c === 34 || c === 44 || c === BACKSLASH)) this.byte(BACKSLASH);
-        this.byte(c);
-      } else if (c < 0x800) {
-        this.byte(0xc0 | (c >> 6)).byte(0x80 | (c & 63));
-      } else if (c < 0x10000) {
-        this.byte(0xe0 | (c >> 12)).byte(0x80 | ((c >> 6) & 63)).byte(0x80 | (c & 63));
-      } else {
-        this.byte(0xf0 | (c >> 18))
-          .byte(0x80 | ((c >> 12) & 63))
-          .byte(0x80 | ((c >> 6) & 63))
-          .byte(0x80 | (c & 63));
+      this.length = writeUtf8(this.bytes, start, text);
+    } else {
+      const end = writeUtf8Checked(this.bytes, start, text, units);
+      if (end < 0) {
+        this.overflow = true;
+        return this;
       }
+      this.length = end;
     }
+    if (escape) this.escapeFrom(start);
     return this;
+  }
+
+  /** Puts a backslash before each `"`, `,` and `\` from `start` on (ASCII: never inside a multi-byte sequence). */
+  private escapeFrom(start: number): void {
+    const b = this.bytes;
+    let extra = 0;
+    for (let i = start; i < this.length; i++) if (b[i] === 34 || b[i] === 44 || b[i] === BACKSLASH) extra++;
+    if (extra === 0) return;
+    if (this.length + extra > b.length) {
+      this.overflow = true;
+      return;
+    }
+    // From the end backwards, so every byte moves once.
+    let to = this.length + extra;
+    for (let i = this.length - 1; i >= start; i--) {
+      const c = b[i];
+      b[--to] = c;
+      if (c === 34 || c === 44 || c === BACKSLASH) b[--to] = BACKSLASH;
+    }
+    this.length += extra;
   }
 
   /** Appends a non-negative integer in decimal. */
@@ -71,19 +87,4 @@ export class CommandBuffer {
   crlf(): this {
     return this.byte(13).byte(10);
   }
-}
-
-/** Length of `text` in UTF-8 bytes (the module's limits are in bytes: SSID 32, password 64). */
-export function utf8Length(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
 }

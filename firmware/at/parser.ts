@@ -28,6 +28,8 @@
  * The sink may call `reset()` or `setRaw()` from inside a callback: the feed loop re-reads state.
  */
 
+import { utf8Bytes } from "../bytes.js";
+
 export type LineKind =
   | "ok" // OK
   | "error" // ERROR
@@ -62,7 +64,8 @@ export interface AtParserSink {
   onPrompt(): void;
   onDataStart(kind: DataKind, length: number): void;
   onData(bytes: Uint8Array, offset: number, length: number): void;
-  onDataEnd(kind: DataKind): void;
+  /** Optional: the data block is complete. */
+  onDataEnd?(kind: DataKind): void;
 }
 
 const CR = 13;
@@ -74,15 +77,9 @@ const COMMA = 44;
 const D0 = 48;
 const D9 = 57;
 
-/**
- * ASCII bytes of a fixed text, at module load. Moddable preloads modules, which makes these
- * top-level typed arrays read-only in flash: they are only ever read.
- */
-function ascii(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
-}
+// Fixed texts as bytes, made at module load. Moddable preloads modules, which makes these
+// top-level typed arrays read-only in flash: they are only ever read.
+const ascii = utf8Bytes;
 
 const T_OK = ascii("OK");
 const T_ERROR = ascii("ERROR");
@@ -182,7 +179,7 @@ export class AtParser {
         const kind = this.dataKind;
         this.sink.onData(bytes, i, n);
         i += n;
-        if (this.dataRemaining === 0) this.sink.onDataEnd(kind);
+        if (this.dataRemaining === 0) this.sink.onDataEnd?.(kind);
         continue;
       }
       const b = bytes[i++];
@@ -233,7 +230,7 @@ export class AtParser {
     this.dataKind = kind;
     this.dataRemaining = length;
     this.sink.onDataStart(kind, length);
-    if (length === 0) this.sink.onDataEnd(kind);
+    if (length === 0) this.sink.onDataEnd?.(kind);
   }
 
   /** `...+IPD,<n>:`, `...+IPD,<id>,<n>:` or `...+CIPRECVDATA,<n>:` just ended. */

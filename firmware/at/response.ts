@@ -8,13 +8,13 @@ export class AtResponse {
   version = -1;
   /** +CIPSSLCCONF:... answer to the query: the module's SSL client mode. */
   sslMode = -1;
-  connect = false;
   closed = false;
   alreadyConnected = false;
   dnsFail = false;
   noIp = false;
   linkInvalid = false;
-  unlink = false;
+  /** AT+CIPSEND=<n>: the chunk's n. */
+  sendLength = 0;
   recvRequested = 0;
   recvGot = 0;
   /** UART bytes read when the command went out: unchanged at its timeout = the module was silent. */
@@ -25,13 +25,12 @@ export class AtResponse {
     this.cwjapCode = -1;
     this.version = -1;
     this.sslMode = -1;
-    this.connect = false;
     this.closed = false;
     this.alreadyConnected = false;
     this.dnsFail = false;
     this.noIp = false;
     this.linkInvalid = false;
-    this.unlink = false;
+    this.sendLength = 0;
     this.recvRequested = 0;
     this.recvGot = 0;
     this.bytesAtStart = bytesRead;

@@ -4,6 +4,7 @@
  * 10). The cap is kept apart from the back-off because the back-off is reset after a stable
  * session, while the cap must hold whatever the reason the link went down.
  */
+import { causeClass, type LinkCause } from "../transport.js";
 
 /** Anything that yields numbers in [0, 1) (the board's `random`). */
 export interface RandomSource {
@@ -77,5 +78,63 @@ export class RateWindow {
     this.times[this.index] = time;
     this.index = (this.index + 1) % this.max;
     if (this.count < this.max) this.count++;
+  }
+}
+
+/**
+ * How the session waits before it opens a link again, by what went wrong:
+ * - "transient": the link dropped, closed, timed out, the module reset: backoff (1 s doubling to 60 s)
+ * - "network-refused": the network refused us (wrong WiFi password, no such access point):
+ *   networkBackoff (30 s doubling to 4 min); it may change on its own (the AP comes back)
+ * - "server-refused": CONNACK 1, 2, 4, 5 or no token: refusedBackoff (2 min doubling to 30 min), as
+ *   OneNET bans devices that log in too often
+ * - "config": no retry can work with these settings: no timer at all, until retryNow()
+ */
+export type RetryKind = "transient" | "network-refused" | "server-refused" | "config";
+
+/** The wait a transport cause calls for. */
+export function retryKindOf(cause: LinkCause | undefined): RetryKind {
+  if (cause === undefined) return "transient";
+  const c = causeClass(cause);
+  return c === "refused" ? "network-refused" : c === "config" ? "config" : "transient";
+}
+
+
+export interface RetryOptions {
+  backoff: { initialMs: number; maxMs: number };
+  networkBackoff: { initialMs: number; maxMs: number };
+  refusedBackoff: { initialMs: number; maxMs: number };
+}
+
+export class RetryPolicy {
+  private readonly transient: Backoff;
+  private readonly network: Backoff;
+  private readonly server: Backoff;
+
+  constructor(o: RetryOptions, rng: RandomSource) {
+    this.transient = new Backoff(o.backoff.initialMs, o.backoff.maxMs, rng);
+    this.network = new Backoff(o.networkBackoff.initialMs, o.networkBackoff.maxMs, rng);
+    this.server = new Backoff(o.refusedBackoff.initialMs, o.refusedBackoff.maxMs, rng);
+  }
+
+  /** The wait before the next attempt after `kind` (each call doubles that kind's step); Infinity for "config". */
+  delay(kind: RetryKind): number {
+    switch (kind) {
+      case "transient":
+        return this.transient.next();
+      case "network-refused":
+        return this.network.next();
+      case "server-refused":
+        return this.server.next();
+      case "config":
+        return Number.POSITIVE_INFINITY;
+    }
+  }
+
+  /** A session stayed online long enough (or the configuration changed): every back-off starts over. */
+  reset(): void {
+    this.transient.reset();
+    this.network.reset();
+    this.server.reset();
   }
 }

@@ -7,14 +7,33 @@
  *   again but not handed to the application twice.
  */
 
-export const SLOT_FREE = 0;
-/** Holds a PUBLISH awaiting PUBACK (QoS 1) or PUBREC (QoS 2). */
-export const SLOT_PUBLISH = 1;
-/** QoS 2 after PUBREC: awaiting PUBCOMP; the PUBREL is what gets resent. */
-export const SLOT_PUBREL = 2;
+/**
+ * What a slot holds, named as coreMQTT names its publish states. The QoS is in the state: a QoS 1
+ * message waits for PUBACK, a QoS 2 one for PUBREC, then (its PUBREL being what is resent) PUBCOMP.
+ */
+export type SlotState = "free" | "puback-pending" | "pubrec-pending" | "pubcomp-pending";
+
+/** The acknowledgements that move a slot. */
+export type SlotEvent = "puback" | "pubrec" | "pubcomp";
+
+/**
+ * The one transition function: the state `event` leads to from `state`, or null when the event
+ * does not belong to that state (an ack for nothing we have in flight: ignored). A PUBREC again
+ * after the PUBREL went out keeps the slot where it is (the PUBREL is sent again).
+ */
+export function nextSlotState(state: SlotState, event: SlotEvent): SlotState | null {
+  switch (event) {
+    case "puback":
+      return state === "puback-pending" ? "free" : null;
+    case "pubrec":
+      return state === "pubrec-pending" || state === "pubcomp-pending" ? "pubcomp-pending" : null;
+    case "pubcomp":
+      return state === "pubcomp-pending" ? "free" : null;
+  }
+}
 
 export class InflightSlot {
-  state = SLOT_FREE;
+  state: SlotState = "free";
   packetId = 0;
   qos = 0;
   /** Acceptance order, so queued messages go out in the order the application gave them. */
@@ -45,13 +64,13 @@ export class InflightStore {
   get used(): number {
     let n = 0;
     const slots = this.slots;
-    for (let i = 0; i < slots.length; i++) if (slots[i].state !== SLOT_FREE) n++;
+    for (let i = 0; i < slots.length; i++) if (slots[i].state !== "free") n++;
     return n;
   }
 
   freeSlot(): InflightSlot | null {
     const slots = this.slots;
-    for (let i = 0; i < slots.length; i++) if (slots[i].state === SLOT_FREE) return slots[i];
+    for (let i = 0; i < slots.length; i++) if (slots[i].state === "free") return slots[i];
     return null;
   }
 
@@ -59,7 +78,7 @@ export class InflightStore {
     const slots = this.slots;
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i];
-      if (slot.state !== SLOT_FREE && slot.packetId === packetId) return slot;
+      if (slot.state !== "free" && slot.packetId === packetId) return slot;
     }
     return null;
   }
@@ -78,7 +97,7 @@ export class InflightStore {
   }
 
   claim(slot: InflightSlot, packetId: number, qos: number, length: number): void {
-    slot.state = SLOT_PUBLISH;
+    slot.state = qos === 1 ? "puback-pending" : "pubrec-pending";
     slot.packetId = packetId;
     slot.qos = qos;
     slot.length = length;
@@ -87,8 +106,27 @@ export class InflightStore {
     slot.everSent = false;
   }
 
+  /**
+   * Applies an acknowledgement to `slot` through nextSlotState; false (nothing changed) when it
+   * does not belong there. A slot that becomes free is released; one that moves to
+   * pubcomp-pending has its PUBREL (not sent yet on any link) go out next.
+   */
+  acknowledge(slot: InflightSlot, event: SlotEvent): boolean {
+    const next = nextSlotState(slot.state, event);
+    if (next === null) return false;
+    if (next === "free") {
+      this.release(slot);
+      return true;
+    }
+    // From here the PUBREL is what is in flight; everSent now tracks it, not the PUBLISH.
+    if (slot.state !== next) slot.everSent = false;
+    slot.state = next;
+    slot.sentAt = -1;
+    return true;
+  }
+
   release(slot: InflightSlot): void {
-    slot.state = SLOT_FREE;
+    slot.state = "free";
     slot.packetId = 0;
     slot.sentAt = -1;
     slot.everSent = false;
@@ -107,7 +145,7 @@ export class InflightStore {
     const slots = this.slots;
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i];
-      if (slot.state !== SLOT_FREE && slot.sentAt < 0 && (best === null || slot.seq < best.seq)) best = slot;
+      if (slot.state !== "free" && slot.sentAt < 0 && (best === null || slot.seq < best.seq)) best = slot;
     }
     return best;
   }

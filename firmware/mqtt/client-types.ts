@@ -3,10 +3,14 @@
  * as a named value (like coreMQTT's status codes), so the application can switch on them and a
  * log line can print them without formatting objects.
  */
-import type { LinkDownReason } from "../transport.js";
+import type { LinkCause, LinkDownReason } from "../transport.js";
 import type { DecodedPacket } from "./decode.js";
 
-/** Where the session is. Moves: stopped -> opening -> connecting -> subscribing -> online; any -> closing -> backoff -> opening. */
+/**
+ * Where the session is. Moves: stopped -> opening -> connecting -> subscribing -> online; any ->
+ * closing -> one of the three offline waits -> opening. Which wait depends on the cause
+ * (client.cause), so a user sees a wrong password as what it is, not as a flapping link.
+ */
 export type ClientState =
   | "stopped" // not started, or stop() was called
   | "opening" // transport.open() called, waiting for onOpen
@@ -14,7 +18,12 @@ export type ClientState =
   | "subscribing" // CONNACK accepted, SUBSCRIBE sent, waiting for SUBACK
   | "online" // onOnline has been called
   | "closing" // we asked the transport to close, waiting for onClose
-  | "backoff"; // link down, waiting to open again
+  | "backoff" // link down (dropped, closed, reset, timed out): opening again soon (backoff)
+  | "refused" // who we are was refused (wrong WiFi password, no such network, CONNACK 1/2/4/5): opening again after a long wait (networkBackoff, refusedBackoff)
+  | "needs-config"; // no retry can work with these settings (config-invalid): waiting for retryNow() after the configuration changed
+
+/** Why the session is (or last went) offline: the transport's named cause, or the session's own error. */
+export type SessionCause = LinkCause | ClientError;
 
 /** Why an online session ended (the argument of onOffline). */
 export type OfflineReason =
@@ -100,6 +109,11 @@ export interface MqttClientOptions {
   retransmitMs?: number;
   /** Back-off after a failed link or CONNACK 3. Default { initialMs: 1000, maxMs: 60000 }. */
   backoff?: { initialMs: number; maxMs: number };
+  /**
+   * Back-off after the network refused us (the transport's cause: wrong WiFi password, no such
+   * access point). Default { initialMs: 30000, maxMs: 240000 }.
+   */
+  networkBackoff?: { initialMs: number; maxMs: number };
   /**
    * Back-off after CONNACK 1, 2, 4, 5 or a failing writePassword: retrying soon cannot help
    * (bad token, unknown device) and OneNET bans devices that hammer it. Default { initialMs: 120000, maxMs: 1800000 }.

@@ -4,7 +4,7 @@
  *
  * Public API:
  *   class MqttDecoder {
- *     constructor(options?: { bufferSize?: number (default 1024, min 8); role?: "client" | "server" | "any" })
+ *     constructor(options?: { bufferSize?: number (default 1024, min 8) })
  *     readonly buffer: Uint8Array      the fixed buffer: a framed packet sits at 0, fixed header included
  *     readonly packet: DecodedPacket   the one packet object, reused for every packet
  *     readonly broken: boolean         a framing error happened: input is ignored until reset()
@@ -17,9 +17,9 @@
  *   class DecodedPacket (fields below; valid only during onPacket, offsets index decoder.buffer)
  *   checkSuback(p, expectedPacketId, expectedCount): SessionCheckCode | null
  *
- * Roles: "client" (default) accepts what a server may send: CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL,
- * PUBCOMP, SUBACK, UNSUBACK, PINGRESP. "server" accepts what a client may send: CONNECT, PUBLISH, the
- * four PUBLISH acks, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT. "any" accepts all 14 (host tools).
+ * The client role, the one the chip runs: it accepts what a server may send (CONNACK, PUBLISH, PUBACK,
+ * PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, PINGRESP). The server role (CONNECT, SUBSCRIBE, ...: test
+ * brokers and host tools) extends this class in host-sim/mqtt/server-codec.ts.
  *
  * Errors (onError is called INSTEAD of onPacket for that packet):
  * - Framing errors (remaining-length-too-long, remaining-length-not-minimal): fatal=true, and the stream
@@ -44,31 +44,12 @@
  * discarded. A sink callback that throws leaves the decoder consistent, positioned after that packet;
  * the exception propagates out of feed() and the rest of that chunk is not consumed.
  */
-import {
-  CONNACK,
-  CONNECT,
-  DISCONNECT,
-  PINGREQ,
-  PINGRESP,
-  PUBACK,
-  PUBCOMP,
-  PUBLISH,
-  PUBREC,
-  PUBREL,
-  SUBACK,
-  SUBSCRIBE,
-  UNSUBACK,
-  UNSUBSCRIBE,
-} from "./constants.js";
+import { CONNACK, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE } from "./constants.js";
 import type { DecodeErrorCode, SessionCheckCode } from "./errors.js";
-import { copyBytes } from "./bytes.js";
-import { UTF8_BAD, UTF8_HASH, UTF8_NULL, UTF8_PLUS, filterIsValid, scanUtf8 } from "./utf8.js";
-
-export type DecoderRole = "client" | "server" | "any";
+import { UTF8_BAD, UTF8_HASH, UTF8_NULL, UTF8_PLUS, copyBytes, scanUtf8 } from "../bytes.js";
 
 export interface DecoderOptions {
   bufferSize?: number;
-  role?: DecoderRole;
 }
 
 export interface DecoderSink {
@@ -90,7 +71,7 @@ export class DecodedPacket {
   /** Bytes of fixed header (1 + 1..4): the variable header starts at this offset. */
   headerLength = 0;
   remainingLength = 0;
-  /** PUBLISH (QoS 1/2), PUBACK, PUBREC, PUBREL, PUBCOMP, SUBSCRIBE, SUBACK, UNSUBSCRIBE, UNSUBACK. */
+  /** PUBLISH (QoS 1/2), PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK. */
   packetId = 0;
   /** PUBLISH flags. */
   qos = 0;
@@ -99,44 +80,12 @@ export class DecodedPacket {
   /** PUBLISH topic name. */
   topicOffset = 0;
   topicLength = 0;
-  /**
-   * PUBLISH: the application message. SUBACK: the return codes (one byte each). SUBSCRIBE /
-   * UNSUBSCRIBE: the topic filter list (iterate with firstFilter/nextFilter). CONNECT: from the
-   * client id on.
-   */
+  /** PUBLISH: the application message. SUBACK: the return codes (one byte each). */
   payloadOffset = 0;
   payloadLength = 0;
   /** CONNACK. returnCode 1..5 is a refusal (a valid packet, not a decode error). */
   sessionPresent = false;
   returnCode = 0;
-  /** CONNECT (server role, host tools). */
-  protocolLevel = 0;
-  connectFlags = 0;
-  keepalive = 0;
-  cleanSession = false;
-  clientIdOffset = 0;
-  clientIdLength = 0;
-  hasWill = false;
-  willQos = 0;
-  willRetain = false;
-  willTopicOffset = 0;
-  willTopicLength = 0;
-  willMessageOffset = 0;
-  willMessageLength = 0;
-  hasUsername = false;
-  usernameOffset = 0;
-  usernameLength = 0;
-  hasPassword = false;
-  passwordOffset = 0;
-  passwordLength = 0;
-  /** SUBSCRIBE / UNSUBSCRIBE: how many topic filters; the current one after firstFilter/nextFilter. */
-  filterCount = 0;
-  filterOffset = 0;
-  filterLength = 0;
-  /** Requested QoS of the current filter (SUBSCRIBE; 0 for UNSUBSCRIBE). */
-  filterQos = 0;
-  private cursor = 0;
-
   constructor(buffer: Uint8Array) {
     this.buffer = buffer;
   }
@@ -156,32 +105,7 @@ export class DecodedPacket {
     return this.buffer[this.payloadOffset + i];
   }
 
-  /** SUBSCRIBE/UNSUBSCRIBE: selects the first topic filter; false when there is none. */
-  firstFilter(): boolean {
-    this.cursor = this.payloadOffset;
-    return this.nextFilter();
-  }
-
-  /** Selects the next topic filter (filterOffset, filterLength, filterQos); false at the end. */
-  nextFilter(): boolean {
-    if (this.type !== SUBSCRIBE && this.type !== UNSUBSCRIBE) return false;
-    const b = this.buffer;
-    const p = this.cursor;
-    if (p + 2 > this.payloadOffset + this.payloadLength) return false;
-    const len = (b[p] << 8) | b[p + 1];
-    this.filterOffset = p + 2;
-    this.filterLength = len;
-    if (this.type === SUBSCRIBE) {
-      this.filterQos = b[p + 2 + len];
-      this.cursor = p + 3 + len;
-    } else {
-      this.filterQos = 0;
-      this.cursor = p + 2 + len;
-    }
-    return true;
-  }
-
-  /** @internal Clears every field before the decoder fills it in. */
+  /** @internal Clears every field before the decoder fills it in (a subclass clears its own too). */
   clear(): void {
     this.packetId = 0;
     this.qos = 0;
@@ -193,31 +117,19 @@ export class DecodedPacket {
     this.payloadLength = 0;
     this.sessionPresent = false;
     this.returnCode = 0;
-    this.protocolLevel = 0;
-    this.connectFlags = 0;
-    this.keepalive = 0;
-    this.cleanSession = false;
-    this.clientIdOffset = 0;
-    this.clientIdLength = 0;
-    this.hasWill = false;
-    this.willQos = 0;
-    this.willRetain = false;
-    this.willTopicOffset = 0;
-    this.willTopicLength = 0;
-    this.willMessageOffset = 0;
-    this.willMessageLength = 0;
-    this.hasUsername = false;
-    this.usernameOffset = 0;
-    this.usernameLength = 0;
-    this.hasPassword = false;
-    this.passwordOffset = 0;
-    this.passwordLength = 0;
-    this.filterCount = 0;
-    this.filterOffset = 0;
-    this.filterLength = 0;
-    this.filterQos = 0;
-    this.cursor = 0;
   }
+}
+
+/** Decoder errors found in a packet's fixed header: the bytes there cannot be MQTT at all. */
+export function headerError(code: DecodeErrorCode): boolean {
+  return (
+    code === "reserved-packet-type" ||
+    code === "forbidden-packet-type" ||
+    code === "bad-flags" ||
+    code === "bad-qos" ||
+    code === "remaining-length-too-long" ||
+    code === "remaining-length-not-minimal"
+  );
 }
 
 /**
@@ -231,12 +143,9 @@ export function checkSuback(p: DecodedPacket, expectedPacketId: number, expected
   return null;
 }
 
-// Bit n set: packet type n may arrive in that role.
-const CLIENT_ACCEPTS =
+/** Bit n set: packet type n may arrive at a client (what a server may send). */
+export const CLIENT_ACCEPTS =
   (1 << CONNACK) | (1 << PUBLISH) | (1 << PUBACK) | (1 << PUBREC) | (1 << PUBREL) | (1 << PUBCOMP) | (1 << SUBACK) | (1 << UNSUBACK) | (1 << PINGRESP);
-const SERVER_ACCEPTS =
-  (1 << CONNECT) | (1 << PUBLISH) | (1 << PUBACK) | (1 << PUBREC) | (1 << PUBREL) | (1 << PUBCOMP) | (1 << SUBSCRIBE) | (1 << UNSUBSCRIBE) | (1 << PINGREQ) | (1 << DISCONNECT);
-const ANY_ACCEPTS = 0x7ffe;
 
 // Decoder states.
 const HEADER = 0; // expecting the first byte of a packet
@@ -248,7 +157,8 @@ const BROKEN = 4; // framing lost: ignore everything until reset()
 export class MqttDecoder {
   readonly buffer: Uint8Array;
   readonly packet: DecodedPacket;
-  private readonly accepts: number;
+  /** Bit n set: packet type n may arrive. */
+  protected readonly accepts: number;
   private state = HEADER;
   private lengthBytes = 0;
   private multiplier = 1;
@@ -259,14 +169,20 @@ export class MqttDecoder {
   /** Bytes of an oversized PUBLISH still to drain once its start is in the buffer. */
   private oversize = 0;
   private generation = 0;
+  /**
+   * Where the packet being decoded began in the bytes of the current feed() (the chunk's start
+   * when it began in an earlier one): valid during onError, for a transport that wants to look at
+   * bytes that cannot be MQTT (Transport.unparsable).
+   */
+  packetStart = 0;
 
-  constructor(options: DecoderOptions = {}) {
+  /** `accepts` and `packet` are for subclasses (host-sim's server role); the firmware takes the defaults. */
+  constructor(options: DecoderOptions = {}, accepts = CLIENT_ACCEPTS, packet?: (buffer: Uint8Array) => DecodedPacket) {
     const size = options.bufferSize ?? 1024;
     if (!(size === Math.floor(size) && size >= 8)) throw new RangeError("MqttDecoder bufferSize must be a whole number >= 8");
     this.buffer = new Uint8Array(size);
-    this.packet = new DecodedPacket(this.buffer);
-    const role = options.role ?? "client";
-    this.accepts = role === "client" ? CLIENT_ACCEPTS : role === "server" ? SERVER_ACCEPTS : ANY_ACCEPTS;
+    this.packet = packet ? packet(this.buffer) : new DecodedPacket(this.buffer);
+    this.accepts = accepts;
   }
 
   get broken(): boolean {
@@ -300,6 +216,7 @@ export class MqttDecoder {
     if (stop > bytes.length) stop = bytes.length;
     const generation = this.generation;
     const buf = this.buffer;
+    this.packetStart = i;
     while (i < stop) {
       const state = this.state;
       if (state === BODY) {
@@ -311,11 +228,17 @@ export class MqttDecoder {
         if (p === this.bodyEnd) {
           if (this.oversize > 0) this.oversized(sink);
           else {
+            // dispatch(), inlined: this call chain runs from a UART byte to the application.
             this.state = HEADER;
-            this.dispatch(sink);
+            const packet = this.packet;
+            packet.clear();
+            const error = this.parse(packet);
+            if (error !== null) sink.onError(error, true);
+            else sink.onPacket(packet);
           }
         }
       } else if (state === HEADER) {
+        this.packetStart = i;
         const b = bytes[i++];
         buf[0] = b;
         this.packet.type = b >> 4;
@@ -427,7 +350,8 @@ export class MqttDecoder {
     else sink.onPacket(p);
   }
 
-  private parse(p: DecodedPacket): DecodeErrorCode | null {
+  /** Validates the packet in the buffer by type and fills `p`; null when it is valid. A subclass (host-sim's server role) adds types. */
+  protected parse(p: DecodedPacket): DecodeErrorCode | null {
     const b = this.buffer;
     const s = p.headerLength;
     const rl = p.remainingLength;
@@ -496,136 +420,9 @@ export class MqttDecoder {
         p.payloadLength = rl - 2;
         return null;
       }
-      case PINGREQ:
       case PINGRESP:
-      case DISCONNECT:
         return rl === 0 ? null : "nonzero-remaining-length";
-      case SUBSCRIBE:
-      case UNSUBSCRIBE:
-        return this.parseFilters(p, p.type === SUBSCRIBE);
-      case CONNECT:
-        return this.parseConnect(p);
     }
     return "reserved-packet-type"; // unreachable: the header check filtered the type
-  }
-
-  private parseFilters(p: DecodedPacket, withQos: boolean): DecodeErrorCode | null {
-    const b = this.buffer;
-    const s = p.headerLength;
-    const e = s + p.remainingLength;
-    if (p.remainingLength < 2) return "packet-too-short";
-    const id = (b[s] << 8) | b[s + 1];
-    if (id === 0) return "packet-id-zero";
-    let q = s + 2;
-    if (q === e) return "no-topics";
-    let count = 0;
-    while (q < e) {
-      if (q + 2 > e) return "packet-too-short";
-      const len = (b[q] << 8) | b[q + 1];
-      q += 2;
-      if (q + len > e) return "packet-too-short";
-      if (len === 0) return "topic-empty";
-      const f = scanUtf8(b, q, len);
-      if (f & UTF8_BAD) return "invalid-utf8";
-      if (f & UTF8_NULL) return "topic-has-null";
-      if (!filterIsValid(b, q, len)) return "bad-topic-filter";
-      q += len;
-      if (withQos) {
-        if (q >= e) return "packet-too-short";
-        if (b[q] > 2) return "bad-subscribe-qos";
-        q++;
-      }
-      count++;
-    }
-    p.packetId = id;
-    p.payloadOffset = s + 2;
-    p.payloadLength = e - s - 2;
-    p.filterCount = count;
-    return null;
-  }
-
-  private parseConnect(p: DecodedPacket): DecodeErrorCode | null {
-    const b = this.buffer;
-    const s = p.headerLength;
-    const e = s + p.remainingLength;
-    if (p.remainingLength < 10) return "packet-too-short";
-    if (b[s] !== 0 || b[s + 1] !== 4 || b[s + 2] !== 0x4d || b[s + 3] !== 0x51 || b[s + 4] !== 0x54 || b[s + 5] !== 0x54)
-      return "bad-protocol-name";
-    const level = b[s + 6];
-    const cf = b[s + 7];
-    p.protocolLevel = level;
-    p.connectFlags = cf;
-    if (level !== 4) return "bad-protocol-level";
-    const will = (cf & 0x04) !== 0;
-    const willQos = (cf >> 3) & 3;
-    const willRetain = (cf & 0x20) !== 0;
-    if (cf & 0x01 || willQos === 3 || (!will && (willQos !== 0 || willRetain)) || (cf & 0xc0) === 0x40)
-      return "bad-connect-flags";
-    p.cleanSession = (cf & 0x02) !== 0;
-    p.keepalive = (b[s + 8] << 8) | b[s + 9];
-    let q = s + 10;
-    p.payloadOffset = q;
-    p.payloadLength = e - q;
-
-    if (q + 2 > e) return "packet-too-short";
-    let len = (b[q] << 8) | b[q + 1];
-    q += 2;
-    if (q + len > e) return "packet-too-short";
-    let f = scanUtf8(b, q, len);
-    if (f & UTF8_BAD) return "invalid-utf8";
-    if (f & UTF8_NULL) return "string-has-null";
-    p.clientIdOffset = q;
-    p.clientIdLength = len;
-    q += len;
-
-    if (will) {
-      if (q + 2 > e) return "packet-too-short";
-      len = (b[q] << 8) | b[q + 1];
-      q += 2;
-      if (q + len > e) return "packet-too-short";
-      if (len === 0) return "topic-empty";
-      f = scanUtf8(b, q, len);
-      if (f & UTF8_BAD) return "invalid-utf8";
-      if (f & UTF8_NULL) return "topic-has-null";
-      if (f & (UTF8_PLUS | UTF8_HASH)) return "topic-has-wildcard";
-      p.hasWill = true;
-      p.willQos = willQos;
-      p.willRetain = willRetain;
-      p.willTopicOffset = q;
-      p.willTopicLength = len;
-      q += len;
-      if (q + 2 > e) return "packet-too-short";
-      len = (b[q] << 8) | b[q + 1];
-      q += 2;
-      if (q + len > e) return "packet-too-short";
-      p.willMessageOffset = q;
-      p.willMessageLength = len;
-      q += len;
-    }
-    if (cf & 0x80) {
-      if (q + 2 > e) return "packet-too-short";
-      len = (b[q] << 8) | b[q + 1];
-      q += 2;
-      if (q + len > e) return "packet-too-short";
-      f = scanUtf8(b, q, len);
-      if (f & UTF8_BAD) return "invalid-utf8";
-      if (f & UTF8_NULL) return "string-has-null";
-      p.hasUsername = true;
-      p.usernameOffset = q;
-      p.usernameLength = len;
-      q += len;
-    }
-    if (cf & 0x40) {
-      if (q + 2 > e) return "packet-too-short";
-      len = (b[q] << 8) | b[q + 1];
-      q += 2;
-      if (q + len > e) return "packet-too-short";
-      p.hasPassword = true;
-      p.passwordOffset = q;
-      p.passwordLength = len;
-      q += len;
-    }
-    if (q !== e) return "trailing-bytes";
-    return null;
   }
 }

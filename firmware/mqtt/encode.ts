@@ -9,9 +9,7 @@
  *   encodeSubscribe(buf, offset, f: SubscribeFields): number
  *   encodeUnsubscribe(buf, offset, f: UnsubscribeFields): number
  *   encodePingreq(buf, offset), encodeDisconnect(buf, offset): number
- *   server side, for test brokers and host tools:
- *   encodeConnack(buf, offset, sessionPresent, returnCode), encodeSuback(buf, offset, packetId, codes, count),
- *   encodeUnsuback(buf, offset, packetId), encodePingresp(buf, offset): number
+ *   (the server side, CONNACK, SUBACK, UNSUBACK, PINGRESP, is host-sim/mqtt/server-codec.ts)
  *   newConnectFields(), newPublishFields(), newSubscribeFields(capacity), newUnsubscribeFields(capacity)
  *
  * Contract:
@@ -19,7 +17,7 @@
  *   set their properties and call the encoder again. Strings are UTF-8 encoded by hand straight
  *   into `buf`.
  * - On XS a string costs heap: `s.length` makes a String wrapper (2 slots of garbage); characters
- *   are read without one (see utf8.ts). The per-packet path is bytes: PUBLISH topics and payloads
+ *   are read without one (see ../bytes.ts). The per-packet path is bytes: PUBLISH topics and payloads
  *   as Uint8Array slices allocate nothing. A string topic is checked once and its UTF-8 bytes kept
  *   in the fields object: 0 slots while the same topic is published again, 2 when it changes. A
  *   string payload is measured and written on every call: 4 slots and a second pass over it.
@@ -33,21 +31,9 @@ import {
   remainingLengthSize,
   writeRemainingLength,
 } from "./constants.js";
-import { copyBytes } from "./bytes.js";
+import { UTF8_BAD, UTF8_HASH, UTF8_NULL, UTF8_PLUS, charCodeAt, copyBytes, scanUtf8, utf8Length, writeAscii, writeUtf8, writeUtf8Checked } from "../bytes.js";
 import { MqttError } from "./errors.js";
 import type { EncodeErrorCode } from "./errors.js";
-import {
-  UTF8_BAD,
-  UTF8_HASH,
-  UTF8_NULL,
-  UTF8_PLUS,
-  filterStringIsValid,
-  scanUtf8,
-  utf8Length,
-  writeAscii,
-  writeUtf8,
-  writeUtf8Checked,
-} from "./utf8.js";
 
 export interface ConnectFields {
   clientId: string;
@@ -223,6 +209,19 @@ function checkTopicString(f: PublishFields, s: string): number {
   f.checkedTopic = s;
   f.checkedTopicLength = n;
   return n;
+}
+
+/** Whether a topic filter's wildcards are well placed: "+" alone in its level, "#" alone in the last level. */
+function filterStringIsValid(s: string): boolean {
+  const end = s.length;
+  for (let i = 0; i < end; i++) {
+    const c = charCodeAt.call(s, i);
+    if (c !== 0x2b && c !== 0x23) continue;
+    if (i > 0 && charCodeAt.call(s, i - 1) !== 0x2f) return false;
+    if (c === 0x23) return i === end - 1;
+    if (i < end - 1 && charCodeAt.call(s, i + 1) !== 0x2f) return false;
+  }
+  return true;
 }
 
 function topicFilterLength(s: string): number {
@@ -402,10 +401,6 @@ export function encodePubrel(buf: Uint8Array, offset: number, packetId: number):
 export function encodePubcomp(buf: Uint8Array, offset: number, packetId: number): number {
   return encodeAck(buf, offset, 0x70, packetId);
 }
-export function encodeUnsuback(buf: Uint8Array, offset: number, packetId: number): number {
-  return encodeAck(buf, offset, 0xb0, packetId);
-}
-
 function checkCount(count: number, capacity: number): void {
   if (!(count === (count | 0) && count >= 1)) fail("no-topics");
   if (count > capacity) fail("too-many-topics");
@@ -467,43 +462,6 @@ function encodeEmpty(buf: Uint8Array, offset: number, first: number): number {
 export function encodePingreq(buf: Uint8Array, offset: number): number {
   return encodeEmpty(buf, offset, 0xc0);
 }
-export function encodePingresp(buf: Uint8Array, offset: number): number {
-  return encodeEmpty(buf, offset, 0xd0);
-}
 export function encodeDisconnect(buf: Uint8Array, offset: number): number {
   return encodeEmpty(buf, offset, 0xe0);
-}
-
-export function encodeConnack(buf: Uint8Array, offset: number, sessionPresent: boolean, returnCode: number): number {
-  if (!(returnCode === (returnCode | 0) && returnCode >= 0 && returnCode <= 5)) fail("bad-connack-code");
-  if (sessionPresent && returnCode !== 0) fail("bad-connack-session-present");
-  checkRoom(buf, offset, 4);
-  buf[offset] = 0x20;
-  buf[offset + 1] = 2;
-  buf[offset + 2] = sessionPresent ? 1 : 0;
-  buf[offset + 3] = returnCode;
-  return 4;
-}
-
-/** `codes[0..count)` each 0, 1, 2 or 0x80. */
-export function encodeSuback(
-  buf: Uint8Array,
-  offset: number,
-  packetId: number,
-  codes: ArrayLike<number>,
-  count: number,
-): number {
-  if (!isPacketId(packetId)) fail("bad-packet-id");
-  checkCount(count, codes.length);
-  for (let i = 0; i < count; i++) {
-    const c = codes[i];
-    if (c !== 0 && c !== 1 && c !== 2 && c !== 0x80) fail("bad-suback-code");
-  }
-  const remaining = 2 + count;
-  const total = frame(buf, offset, remaining);
-  buf[offset] = 0x90;
-  let pos = writeRemainingLength(buf, offset + 1, remaining);
-  pos = writeU16(buf, pos, packetId);
-  for (let i = 0; i < count; i++) buf[pos++] = codes[i];
-  return total;
 }

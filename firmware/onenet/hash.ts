@@ -2,21 +2,21 @@
  * The streaming hash interface shared by SHA-1, SHA-256 and MD5, and the block buffering they share.
  *
  * Why streaming with caller offsets: on XS every temporary Uint8Array or string costs heap, so a key or
- * a message is hashed where it already lies (`update(bytes, offset, length)`), and ASCII/UTF-8 text is
- * fed character by character (`updateString`) without an encoder. All state is allocated once in the
+ * a message is hashed where it already lies (`update(bytes, offset, length)`). All state is allocated once in the
  * constructor; `reset()` makes an instance reusable for ever.
  *
  * API (all three hashes):
  *   reset(): void                                    start a new message
  *   update(bytes, offset = 0, length = rest): void   feed bytes (RangeError when the range is outside `bytes`)
  *   updateByte(b): void                              feed one byte
- *   updateString(text): void                         feed `text` as UTF-8 (lone surrogates become U+FFFD, as TextEncoder does)
+ *   updateString(text): void                         feed `text` as UTF-8 (../bytes.ts utf8Bytes: allocates, host tools only)
  *   finish(out, outOffset = 0): number               write the digest, return its size, and reset
  *   blockSize (64), digestSize (20 / 32 / 16)
  *   saveState(into: Int32Array) / restoreState(from: Int32Array, totalBytes)   the chaining state at a block
  *                                                    boundary (stateWords words), so HMAC can start from its
  *                                                    pads' state instead of hashing them for every message
  */
+import { utf8Bytes } from "../bytes.js";
 
 export interface Hash {
   readonly blockSize: number;
@@ -105,37 +105,12 @@ export abstract class BlockHash implements Hash {
     }
   }
 
+  /** Allocates (the text's bytes): host tools and tests; the token streams bytes. */
   updateString(text: string): void {
-    const n = text.length;
-    for (let i = 0; i < n; i++) {
-      let c = text.charCodeAt(i);
-      if (c < 0x80) {
-        this.updateByte(c);
-        continue;
-      }
-      if (c < 0x800) {
-        this.updateByte(0xc0 | (c >> 6));
-        this.updateByte(0x80 | (c & 0x3f));
-        continue;
-      }
-      if (c >= 0xd800 && c <= 0xdfff) {
-        const next = i + 1 < n ? text.charCodeAt(i + 1) : 0;
-        if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
-          c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
-          i++;
-          this.updateByte(0xf0 | (c >> 18));
-          this.updateByte(0x80 | ((c >> 12) & 0x3f));
-          this.updateByte(0x80 | ((c >> 6) & 0x3f));
-          this.updateByte(0x80 | (c & 0x3f));
-          continue;
-        }
-        c = 0xfffd;
-      }
-      this.updateByte(0xe0 | (c >> 12));
-      this.updateByte(0x80 | ((c >> 6) & 0x3f));
-      this.updateByte(0x80 | (c & 0x3f));
-    }
+    const bytes = utf8Bytes(text);
+    this.update(bytes, 0, bytes.length);
   }
+
 
   finish(out: Uint8Array, outOffset = 0): number {
     if (outOffset < 0 || outOffset + this.digestSize > out.length) throw new RangeError("hash output out of range");

@@ -8,6 +8,9 @@
  *     .scanValue(p, depth): number       index just after the value starting at p, or -1 (see .error);
  *                                        sets .kind, .start, .valueEnd (for strings: start/valueEnd
  *                                        enclose the raw content between the quotes, escapes kept)
+ *     .scanObject(p, depth, visitor): number   scanValue for an object at p, calling
+ *                                        visitor.member(keyOffset, keyLength) as each member's value
+ *                                        is scanned (.kind, .start, .valueEnd describe it then)
  *     .scanString(p): number             p at `"`; index after the closing quote, or -1
  *     .error: "malformed" | "too-deep"
  *
@@ -19,7 +22,12 @@
 export type JsonValueKind = "true" | "false" | "number" | "string" | "null" | "object" | "array";
 export type JsonScanError = "malformed" | "too-deep";
 
-// Bytes, not strings: on XS reading a string's characters allocates (see ascii.ts).
+/** Told of each member of an object scanned with scanObject, once its value is scanned. */
+export interface MemberVisitor {
+  member(keyOffset: number, keyLength: number): void;
+}
+
+// Bytes, not strings: on XS reading a string's characters allocates (see ../bytes.ts).
 const TRUE = Uint8Array.of(0x74, 0x72, 0x75, 0x65);
 const FALSE = Uint8Array.of(0x66, 0x61, 0x6c, 0x73, 0x65);
 const NULL = Uint8Array.of(0x6e, 0x75, 0x6c, 0x6c);
@@ -165,22 +173,32 @@ export class JsonScanner {
     return this.fail("malformed");
   }
 
-  private scanContainer(p: number, depth: number, isObject: boolean): number {
+  /** scanValue for the object at `p`, telling `visitor` of each member as it goes (one pass). */
+  scanObject(p: number, depth: number, visitor: MemberVisitor): number {
+    return this.scanContainer(p, depth, true, visitor);
+  }
+
+  private scanContainer(p: number, depth: number, isObject: boolean, visitor: MemberVisitor | null = null): number {
     if (depth >= this.maxDepth) return this.fail("too-deep");
     const begin = p;
     const close = isObject ? 0x7d : 0x5d;
     p = this.skipWs(p + 1);
     if (p < this.end && this.buf[p] === close) return this.closed(begin, p + 1, isObject);
+    let key = 0;
+    let keyLength = 0;
     for (;;) {
       if (isObject) {
+        key = p + 1;
         p = this.scanString(p);
         if (p < 0) return -1;
+        keyLength = p - 1 - key;
         p = this.skipWs(p);
         if (p >= this.end || this.buf[p] !== 0x3a) return this.fail("malformed");
         p = this.skipWs(p + 1);
       }
       p = this.scanValue(p, depth + 1);
       if (p < 0) return -1;
+      if (visitor !== null) visitor.member(key, keyLength);
       p = this.skipWs(p);
       if (p >= this.end) return this.fail("malformed");
       const c = this.buf[p];

@@ -19,7 +19,7 @@
  * Note the underscore in `set_reply`/`get_reply`/`invoke_reply` against the slash in `post/reply`:
  * OneNET's own naming, copied exactly.
  */
-import { asciiBytes, copyBytes, equalsBytes } from "./ascii.js";
+import { copyBytes, equalsBytes, utf8Bytes } from "../bytes.js";
 import { validateDeviceName, validateProductId } from "./token.js";
 
 export type FixedThingTopic =
@@ -59,11 +59,11 @@ export const FIXED_THING_TOPICS: readonly FixedThingTopic[] = Object.freeze([
   "property/get_reply",
 ] as const);
 
-const SUFFIXES: readonly Uint8Array[] = Object.freeze(FIXED_THING_TOPICS.map(asciiBytes));
-const SERVICE = asciiBytes("service/");
-const INVOKE = asciiBytes("/invoke");
-const INVOKE_REPLY = asciiBytes("/invoke_reply");
-const LONGEST_FIXED = asciiBytes("property/desired/get/reply").length;
+const SUFFIXES: readonly Uint8Array[] = Object.freeze(FIXED_THING_TOPICS.map(utf8Bytes));
+const SERVICE = utf8Bytes("service/");
+const INVOKE = utf8Bytes("/invoke");
+const INVOKE_REPLY = utf8Bytes("/invoke_reply");
+const LONGEST_FIXED = utf8Bytes("property/desired/get/reply").length;
 
 function suffixOf(kind: FixedThingTopic): Uint8Array | null {
   for (let k = 0; k < FIXED_THING_TOPICS.length; k++) if (FIXED_THING_TOPICS[k] === kind) return SUFFIXES[k];
@@ -89,7 +89,7 @@ export class ThingTopics {
   constructor(productId: string, deviceName: string) {
     validateProductId(productId);
     validateDeviceName(deviceName);
-    this.prefix = asciiBytes(`$sys/${productId}/${deviceName}/thing/`);
+    this.prefix = utf8Bytes(`$sys/${productId}/${deviceName}/thing/`);
   }
 
   maxLength(serviceIdLength = 0): number {
@@ -101,7 +101,7 @@ export class ThingTopics {
     if (suffix === null) return THING_TOPIC_NO_ROOM;
     const n = this.prefix.length + suffix.length;
     if (offset < 0 || offset + n > out.length) return THING_TOPIC_NO_ROOM;
-    copyBytes(suffix, out, copyBytes(this.prefix, out, offset));
+    copyBytes(out, copyBytes(out, offset, this.prefix, 0, this.prefix.length), suffix, 0, suffix.length);
     return n;
   }
 
@@ -111,18 +111,18 @@ export class ThingTopics {
     const tail = kind === "service/invoke" ? INVOKE : INVOKE_REPLY;
     const n = this.prefix.length + SERVICE.length + idLength + tail.length;
     if (offset < 0 || offset + n > out.length) return THING_TOPIC_NO_ROOM;
-    let o = copyBytes(SERVICE, out, copyBytes(this.prefix, out, offset));
+    const o = copyBytes(out, copyBytes(out, offset, this.prefix, 0, this.prefix.length), SERVICE, 0, SERVICE.length);
     // copyWithin-safe even if `id` is `out` (a reply topic built in the buffer that holds the request).
     if (id === out) out.copyWithin(o, idOffset, idOffset + idLength);
     else for (let i = 0; i < idLength; i++) out[o + i] = id[idOffset + i];
-    copyBytes(tail, out, o + idLength);
+    copyBytes(out, o + idLength, tail, 0, tail.length);
     return n;
   }
 
   writeWildcard(out: Uint8Array, offset: number): number {
     const n = this.prefix.length + 1;
     if (offset < 0 || offset + n > out.length) return THING_TOPIC_NO_ROOM;
-    copyBytes(this.prefix, out, offset);
+    copyBytes(out, offset, this.prefix, 0, this.prefix.length);
     out[offset + n - 1] = 0x23;
     return n;
   }

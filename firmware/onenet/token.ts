@@ -11,8 +11,7 @@
  *     .method, .resource                           "sha1", "products/{pid}/devices/{name}" (not secret)
  *   chooseExpiry(wallTimeMs | -1, lifetimeS, farFutureEt): number   the `et` to use for the next connect
  *   validateProductId(id), validateDeviceName(name), parseMethod(text)   throw OneNetConfigError
- *   buildTokenString(params & { et }): string      host tools only (allocates)
- *   explainToken(params & { et }): TokenExplanation   host tools only: every intermediate step, never the key
+ *   (the token as a string and its step-by-step explanation, for host tools: host-sim/onenet/token-tools.ts)
  *   OneNetConfigError: `.code` is one of OneNetConfigErrorCode; `.field` names the setting. Messages name the
  *   setting and the rule and never contain the key (nor any other value: a key pasted into the wrong field
  *   must not leak either).
@@ -23,7 +22,7 @@
  * C SDK's 64-byte buffer overflows past ~8 characters).
  */
 import type { TokenMethod } from "../config.js";
-import { copyBytes } from "./ascii.js";
+import { copyBytes, utf8Bytes } from "../bytes.js";
 import { Base64Error, base64Decode, base64DecodedLength, base64Encode, base64EncodedLength } from "./base64.js";
 import { Hmac } from "./hmac.js";
 import { Md5 } from "./md5.js";
@@ -113,15 +112,6 @@ export function parseMethod(method: string): TokenMethod {
   throw new OneNetConfigError("unknown-method", "method", "must be md5, sha1 or sha256");
 }
 
-function asciiBytes(parts: readonly string[]): Uint8Array {
-  let n = 0;
-  for (const part of parts) n += part.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const part of parts) for (let i = 0; i < part.length; i++) out[o++] = part.charCodeAt(i);
-  return out;
-}
-
 /** Decimal digits of a whole number 0..2^53-1, without making a string. Returns the count. */
 export function writeDecimal(out: Uint8Array, offset: number, value: number): number {
   if (value <= 0x7fffffff) {
@@ -203,9 +193,9 @@ export class TokenBuilder {
     // The pads hold the key from now on; no second copy stays in memory.
     key.fill(0);
 
-    this.methodBytes = asciiBytes([this.method]);
-    this.resourceBytes = asciiBytes([this.resource]);
-    this.versionBytes = asciiBytes([TOKEN_VERSION]);
+    this.methodBytes = utf8Bytes(this.method);
+    this.resourceBytes = utf8Bytes(this.resource);
+    this.versionBytes = utf8Bytes(TOKEN_VERSION);
     const head = new Uint8Array(`version=${TOKEN_VERSION}&res=`.length + urlEncodedStringLength(this.resource) + "&et=".length);
     let o = 0;
     const prefix = `version=${TOKEN_VERSION}&res=`;
@@ -213,7 +203,7 @@ export class TokenBuilder {
     o += urlEncodeString(this.resource, head, o);
     for (const c of "&et=") head[o++] = c.charCodeAt(0);
     this.head = head;
-    this.middle = asciiBytes(["&method=", this.method, "&sign="]);
+    this.middle = utf8Bytes(`&method=${this.method}&sign=`);
     this.digest = new Uint8Array(this.mac.digestSize);
     this.sign = new Uint8Array(base64EncodedLength(this.mac.digestSize));
     this.maxLength = this.head.length + 16 + this.middle.length + 3 * this.sign.length;
@@ -231,9 +221,9 @@ export class TokenBuilder {
     const signEncoded = urlEncodedLength(this.sign, 0, signLength);
     const total = this.head.length + etLength + this.middle.length + signEncoded;
     if (offset < 0 || offset + total > out.length) return TOKEN_NO_ROOM;
-    let o = copyBytes(this.head, out, offset);
+    let o = copyBytes(out, offset, this.head, 0, this.head.length);
     for (let i = 0; i < etLength; i++) out[o++] = this.etDigits[i];
-    o = copyBytes(this.middle, out, o);
+    o = copyBytes(out, o, this.middle, 0, this.middle.length);
     urlEncode(this.sign, 0, signLength, out, o);
     return total;
   }
@@ -252,75 +242,4 @@ export class TokenBuilder {
     mac.finish(this.digest, 0);
     return base64Encode(this.digest, 0, this.digest.length, this.sign, 0);
   }
-
-  /** Host tools only: the raw HMAC of the last build, as hex. */
-  lastDigestHex(): string {
-    let s = "";
-    for (let i = 0; i < this.digest.length; i++) s += (this.digest[i] >> 4).toString(16) + (this.digest[i] & 15).toString(16);
-    return s;
-  }
-
-  /** Host tools only: the base64 sign of the last build, before URL encoding. */
-  lastSignBase64(): string {
-    let s = "";
-    for (let i = 0; i < this.sign.length; i++) s += String.fromCharCode(this.sign[i]);
-    return s;
-  }
-}
-
-function checkEt(et: number): void {
-  if (!Number.isInteger(et) || et < 1 || et > MAX_ET) throw new OneNetConfigError("bad-et", "et", `must be a whole number of unix seconds in 1..${MAX_ET}`);
-}
-
-function bytesToAscii(bytes: Uint8Array, length: number): string {
-  let s = "";
-  for (let i = 0; i < length; i++) s += String.fromCharCode(bytes[i]);
-  return s;
-}
-
-/** Host tools only: the token as a string. Throws OneNetConfigError on bad parameters. */
-export function buildTokenString(params: TokenParams & { et: number }): string {
-  checkEt(params.et);
-  const builder = new TokenBuilder(params);
-  const out = new Uint8Array(builder.maxLength);
-  return bytesToAscii(out, builder.build(out, 0, params.et));
-}
-
-export interface TokenExplanation {
-  version: string;
-  resource: string;
-  resourceEncoded: string;
-  et: number;
-  method: TokenMethod;
-  keyBytes: number;
-  /** The exact string the HMAC signs (newlines as real newlines). */
-  stringToSign: string;
-  hmacHex: string;
-  signBase64: string;
-  signEncoded: string;
-  token: string;
-}
-
-/** Host tools only: every step of the token, for `onenet-led token --explain`. Never includes the key. */
-export function explainToken(params: TokenParams & { et: number }): TokenExplanation {
-  checkEt(params.et);
-  const builder = new TokenBuilder(params);
-  const out = new Uint8Array(builder.maxLength);
-  const token = bytesToAscii(out, builder.build(out, 0, params.et));
-  const signBase64 = builder.lastSignBase64();
-  const encodedResource = new Uint8Array(urlEncodedStringLength(builder.resource));
-  urlEncodeString(builder.resource, encodedResource, 0);
-  return {
-    version: TOKEN_VERSION,
-    resource: builder.resource,
-    resourceEncoded: bytesToAscii(encodedResource, encodedResource.length),
-    et: params.et,
-    method: builder.method,
-    keyBytes: KEY_BYTES,
-    stringToSign: `${params.et}\n${builder.method}\n${builder.resource}\n${TOKEN_VERSION}`,
-    hmacHex: builder.lastDigestHex(),
-    signBase64,
-    signEncoded: token.slice(token.lastIndexOf("&sign=") + 6),
-    token,
-  };
 }

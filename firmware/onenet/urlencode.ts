@@ -15,6 +15,8 @@
  * OneNET's examples (`%2F`, `%2B`, `%3D`).
  */
 
+import { utf8Bytes } from "../bytes.js";
+
 export class UrlEncodeError extends Error {
   override name = "UrlEncodeError";
   readonly code = "no-room";
@@ -23,7 +25,7 @@ export class UrlEncodeError extends Error {
   }
 }
 
-// Bytes, not a string: on XS reading a string's characters allocates (see ascii.ts).
+// Bytes, not a string: on XS reading a string's characters allocates (see ../bytes.ts).
 const HEX = Uint8Array.of(0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46);
 
 function unreserved(c: number): boolean {
@@ -57,43 +59,14 @@ function putEncoded(c: number, out: Uint8Array, o: number): number {
   return o + 3;
 }
 
-/** Length of `text` URL-encoded as UTF-8. */
+/** Length of `text` URL-encoded as UTF-8 (allocates: start-up and host tools only). */
 export function urlEncodedStringLength(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) n += unreserved(c) ? 1 : 3;
-    else if (c < 0x800) n += 6;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 12;
-      i++;
-    } else n += 9;
-  }
-  return n;
+  const bytes = utf8Bytes(text);
+  return urlEncodedLength(bytes, 0, bytes.length);
 }
 
+/** `text` as UTF-8, URL-encoded into `out` (allocates: start-up and host tools only). */
 export function urlEncodeString(text: string, out: Uint8Array, outOffset: number): number {
-  if (outOffset < 0 || outOffset + urlEncodedStringLength(text) > out.length) throw new UrlEncodeError();
-  let o = outOffset;
-  for (let i = 0; i < text.length; i++) {
-    let c = text.charCodeAt(i);
-    if (c < 0x80) {
-      o = putEncoded(c, out, o);
-    } else if (c < 0x800) {
-      o = putEncoded(0xc0 | (c >> 6), out, o);
-      o = putEncoded(0x80 | (c & 0x3f), out, o);
-    } else {
-      if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-        c = 0x10000 + ((c - 0xd800) << 10) + (text.charCodeAt(++i) - 0xdc00);
-        o = putEncoded(0xf0 | (c >> 18), out, o);
-        o = putEncoded(0x80 | ((c >> 12) & 0x3f), out, o);
-      } else {
-        if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
-        o = putEncoded(0xe0 | (c >> 12), out, o);
-      }
-      o = putEncoded(0x80 | ((c >> 6) & 0x3f), out, o);
-      o = putEncoded(0x80 | (c & 0x3f), out, o);
-    }
-  }
-  return o - outOffset;
+  const bytes = utf8Bytes(text);
+  return urlEncode(bytes, 0, bytes.length, out, outOffset);
 }

@@ -26,8 +26,8 @@ import {
   newPublishFields,
   newSubscribeFields,
   newUnsubscribeFields,
-} from "../../firmware/mqtt/index.js";
-import type { DecoderRole } from "../../firmware/mqtt/index.js";
+} from "../mqtt/index.js";
+import type { DecoderRole } from "../mqtt/index.js";
 import { HexError, dissect, parseHex, redactPassword, renderDissection, toSpacedHex, truncation } from "../packet-dissect.js";
 import type { Dissection } from "../packet-dissect.js";
 import { UsageError, intOption, parseArgs } from "./args.js";

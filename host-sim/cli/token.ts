@@ -6,8 +6,8 @@
  * Bad input exits 1 with a message naming the option (via UsageError, printed by main.ts without a
  * stack trace). The key is never printed, not even by --explain.
  */
-import { OneNetConfigError, TOKEN_VERSION, explainToken } from "../../firmware/onenet/token.js";
-import type { TokenExplanation } from "../../firmware/onenet/token.js";
+import { OneNetConfigError, TOKEN_VERSION, explainToken } from "../onenet/token-tools.js";
+import type { TokenExplanation } from "../onenet/token-tools.js";
 import { UsageError, intOption, parseArgs } from "./args.js";
 
 const DEFAULT_DAYS = 30;

@@ -10,7 +10,7 @@
  */
 import { dissect, redactMarker, redactPassword, toSpacedHex } from "../packet-dissect.js";
 import type { DissectedField, DissectedPacket, Dissection } from "../packet-dissect.js";
-import { packetTypeName } from "../../firmware/mqtt/index.js";
+import { packetTypeName } from "../mqtt/index.js";
 import { fixedHeader } from "./uart-view.js";
 
 export type PacketDirection = "up" | "down";

@@ -17,6 +17,7 @@
  *   esp.resetPin.write(0 | 1);     // the RST line: hand it to the host board as `moduleReset`
  *   // faults (each also reported as a "fault" event):
  *   esp.wifiDrop(); esp.wifiRestore(); esp.closeByPeer(id?); esp.reset(); esp.failNextSend(n?, { thenSendOk? });
+ *   esp.setAccessPoint(ssid, password)   // the router's password changed
  *   esp.joinFailure(code 1-4); esp.dnsFailure(host, on?); esp.unresponsive(on); esp.busyBurst(ms);
  *   esp.stats; esp.state (read-only snapshot: wifi, links, modes, echo); esp.onEvent = ...; esp.listen(fn) -> off
  *   redact(line)                   // what the events show of a command line (no passwords)
@@ -428,6 +429,14 @@ export class Esp8266Emulator {
     this.fault(`fail-next-send ${n}`);
     this.failSends += n;
     this.strayOk = options.thenSendOk ?? false;
+  }
+
+  /** The access point `ssid` now wants `password` (its owner changed it; added if it is new). */
+  setAccessPoint(ssid: string, password: string): void {
+    this.fault(`access-point ${ssid}`);
+    const ap = this.aps.find((a) => a.ssid === ssid);
+    if (ap) ap.password = password;
+    else this.aps.push({ ssid, password });
   }
 
   /** The next CWJAP fails with `code`: 1 timeout, 2 wrong password, 3 AP not found, 4 failed. */

@@ -8,7 +8,7 @@
  * reset() and (when the decoder sits at a packet boundary) without it, a recorded session decodes
  * exactly as on a fresh decoder.
  */
-import { MqttDecoder, describeMqttError, type DecodedPacket, type DecodeErrorCode, type DecoderSink } from "../../firmware/mqtt/index.js";
+import { MqttDecoder, describeMqttError, type DecodedPacket, type DecodeErrorCode, type DecoderSink } from "../mqtt/index.js";
 import { canaryIntact, FuzzViolation, guardedView, Tally, Trace } from "./check.js";
 import { chunking, mutate } from "./mutate.js";
 import type { Rng } from "./rng.js";

@@ -17,7 +17,7 @@
  * the server role.
  */
 import { createServer, type Server, type Socket } from "node:net";
-import { MqttDecoder, type DecodedPacket, type DecoderSink } from "../../firmware/mqtt/index.js";
+import { MqttDecoder, type DecodedPacket, type DecoderSink } from "../mqtt/index.js";
 
 export const CONNECT = 1;
 export const PUBLISH = 3;

@@ -20,8 +20,9 @@ export interface XsBundleOptions {
   withoutHarness?: boolean;
   minify?: boolean;
   /**
-   * Folders imports may resolve into (relative to the repo root, or absolute). Default firmware/
-   * and host-sim/xs/.
+   * Folders imports may resolve into (relative to the repo root, or absolute). Default firmware/,
+   * host-sim/xs/, and the host's plain-code tools next to the firmware's modules (no Node APIs):
+   * host-sim/mqtt/ (the codec's server role) and host-sim/onenet/ (the token as a string).
    */
   allowedRoots?: string[];
   /** Bare module names mapped to files (esbuild `alias`): Moddable modules shimmed for xsnap. */
@@ -45,7 +46,7 @@ export class BundleError extends Error {
 
 /** Builds the script; throws BundleError with esbuild's messages when it cannot. */
 export function bundleForXs(options: XsBundleOptions): XsBundle {
-  const roots = options.allowedRoots ?? ["firmware", join("host-sim", "xs")];
+  const roots = options.allowedRoots ?? ["firmware", join("host-sim", "xs"), join("host-sim", "mqtt"), join("host-sim", "onenet")];
   const lines: string[] = [];
   if (!options.withoutHarness) lines.push(`import { expose } from "./host-sim/xs/runtime.js";`);
   let i = 0;

@@ -1,6 +1,6 @@
 // The firmware's token module and the broker's checker were written apart: each must accept the other's work.
 import { describe, expect, it } from "vitest";
-import { buildTokenString } from "../../firmware/onenet/token.js";
+import { buildTokenString } from "../../host-sim/onenet/token-tools.js";
 import { signToken, verifyToken } from "../../host-sim/broker/token-check.js";
 
 const KEY = "b0ZHZ1BnNTdBSUV2c0dhUmJGMDBRYVJXS090VEVnMHU=";

@@ -6,7 +6,7 @@
 import mqttPacket from "mqtt-packet";
 import type { Packet } from "mqtt-packet";
 import { VirtualClock } from "../../host-sim/clock.js";
-import type { LinkDownReason, Transport, TransportEvents } from "../../firmware/transport.js";
+import type { LinkCause, LinkDownReason, Transport, TransportEvents } from "../../firmware/transport.js";
 import { MqttClient } from "../../firmware/mqtt/client.js";
 import type {
   ClientError,
@@ -37,6 +37,8 @@ export class FakeTransport implements Transport {
   openMode: "open" | "fail" | "hang" = "open";
   openDelayMs = 50;
   failReason: LinkDownReason = "connect-failed";
+  /** The named cause a failed open reports (none: the session treats it as transient). */
+  failCause: LinkCause | undefined = undefined;
   sendSpace = 4096;
   /** Server-to-client latency. */
   latencyMs = 5;
@@ -66,7 +68,7 @@ export class FakeTransport implements Transport {
       if (link !== this.link || !this.opening) return;
       this.opening = false;
       if (this.openMode === "fail") {
-        this.events?.onClose(this.failReason, "scripted failure");
+        this.events?.onClose(this.failReason, "scripted failure", this.failCause);
         return;
       }
       this.up = true;

@@ -1,7 +1,7 @@
 // The dashboard's server-side views: UART entries (AT text, data as hex, secrets hidden) and MQTT
 // packet descriptions (firmware decoder, CONNECT password redacted).
 import { describe, expect, it } from "vitest";
-import { encodeConnect, encodePublish, newConnectFields, newPublishFields } from "../../firmware/mqtt/index.js";
+import { encodeConnect, encodePublish, newConnectFields, newPublishFields } from "../../host-sim/mqtt/index.js";
 import { UartView, type UartEntry } from "../../host-sim/dashboard/uart-view.js";
 import { describePacket } from "../../host-sim/dashboard/packets.js";
 import { toSpacedHex } from "../../host-sim/packet-dissect.js";

@@ -28,7 +28,7 @@ import {
   newPublishFields,
   newSubscribeFields,
   newUnsubscribeFields,
-} from "../../firmware/mqtt/index.js";
+} from "../../host-sim/mqtt/index.js";
 import { decodeAll, decodeChunked } from "./helpers.js";
 import { peerGenerate, peerParse } from "./peer.js";
 

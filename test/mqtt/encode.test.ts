@@ -21,8 +21,8 @@ import {
   newPublishFields,
   newSubscribeFields,
   newUnsubscribeFields,
-} from "../../firmware/mqtt/index.js";
-import type { EncodeErrorCode } from "../../firmware/mqtt/index.js";
+} from "../../host-sim/mqtt/index.js";
+import type { EncodeErrorCode } from "../../host-sim/mqtt/index.js";
 import { decodeAll } from "./helpers.js";
 
 /** Runs `encode` on a buffer filled with 0xEE; expects MqttError `code` and the buffer unchanged. */

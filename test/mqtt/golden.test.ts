@@ -26,7 +26,7 @@ import {
   newUnsubscribeFields,
   remainingLengthSize,
   writeRemainingLength,
-} from "../../firmware/mqtt/index.js";
+} from "../../host-sim/mqtt/index.js";
 import { decodeAll, fromHex, toHex } from "./helpers.js";
 
 const buf = new Uint8Array(1024);

@@ -1,6 +1,6 @@
 /* Shared by the MQTT codec tests: hex conversion and a sink that records what the decoder says. */
-import { MqttDecoder, packetTypeName, topicToString } from "../../firmware/mqtt/index.js";
-import type { DecodedPacket, DecodeErrorCode, DecoderRole, DecoderSink } from "../../firmware/mqtt/index.js";
+import { MqttDecoder, packetTypeName, topicToString } from "../../host-sim/mqtt/index.js";
+import type { DecodedPacket, DecodeErrorCode, DecoderRole, DecoderSink } from "../../host-sim/mqtt/index.js";
 
 export function fromHex(hex: string): Uint8Array {
   const clean = hex.replace(/\s+/g, "");

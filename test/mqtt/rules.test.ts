@@ -4,8 +4,8 @@
  * the test shows it and says why we must be stricter than the peer.
  */
 import { describe, expect, it } from "vitest";
-import { MqttDecoder, checkSuback } from "../../firmware/mqtt/index.js";
-import type { DecodeErrorCode, DecoderRole } from "../../firmware/mqtt/index.js";
+import { MqttDecoder, checkSuback } from "../../host-sim/mqtt/index.js";
+import type { DecodeErrorCode, DecoderRole } from "../../host-sim/mqtt/index.js";
 import { Recorder, decodeAll, fromHex } from "./helpers.js";
 import { peerParse } from "./peer.js";
 

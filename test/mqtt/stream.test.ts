@@ -7,8 +7,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import paho from "../fixtures/paho-vectors.json" with { type: "json" };
 import seed from "../fixtures/seed-vectors.json" with { type: "json" };
-import { MqttDecoder } from "../../firmware/mqtt/index.js";
-import type { DecodedPacket } from "../../firmware/mqtt/index.js";
+import { MqttDecoder } from "../../host-sim/mqtt/index.js";
+import type { DecodedPacket } from "../../host-sim/mqtt/index.js";
 import { Recorder, decodeAll, decodeChunked, fromHex } from "./helpers.js";
 
 const goldenHex = [...Object.values(seed.packets), ...Object.values(paho.packets)].map((p) => p.hex.replace(/\s+/g, ""));

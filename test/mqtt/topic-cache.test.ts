@@ -6,8 +6,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MqttError, encodePublish, newPublishFields } from "../../firmware/mqtt/index.js";
-import type { PublishFields } from "../../firmware/mqtt/index.js";
+import { MqttError, encodePublish, newPublishFields } from "../../host-sim/mqtt/index.js";
+import type { PublishFields } from "../../host-sim/mqtt/index.js";
 
 const BUF_SIZE = 4096;
 

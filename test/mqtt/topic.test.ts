@@ -1,6 +1,6 @@
 /* Topic helpers: allocation-free comparison and wildcard matching against topics in a buffer. */
 import { describe, expect, it } from "vitest";
-import { topicEquals, topicEqualsBytes, topicMatches, topicToString } from "../../firmware/mqtt/index.js";
+import { topicEquals, topicEqualsBytes, topicMatches, topicToString } from "../../host-sim/mqtt/index.js";
 
 const enc = new TextEncoder();
 function inBuffer(topic: string): [Uint8Array, number, number] {

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { slotsPerRun } from "../xs/support.js";
-import { encodePublish, newPublishFields } from "../../firmware/mqtt/index.js";
+import { encodePublish, newPublishFields } from "../../host-sim/mqtt/index.js";
 import { bundleForXs } from "../../host-sim/xs/bundle.js";
 import { XsWorker } from "../../host-sim/xs/worker.js";
 
@@ -18,7 +18,7 @@ let worker: XsWorker;
 const json = <T>(expression: string) => worker.evaluateJson<T>(expression).value;
 
 beforeAll(() => {
-  const bundle = bundleForXs({ modules: { mqtt: "firmware/mqtt/index.ts" } });
+  const bundle = bundleForXs({ modules: { mqtt: "host-sim/mqtt/index.ts" } });
   worker = new XsWorker({ name: "mqtt-encode-xs-alloc-test" });
   worker.evaluate(bundle.code);
   worker.evaluate(`

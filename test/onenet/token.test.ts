@@ -10,7 +10,7 @@ import {
   chooseExpiry,
   explainToken,
   writeDecimal,
-} from "../../firmware/onenet/token.js";
+} from "../../host-sim/onenet/token-tools.js";
 import seed from "../fixtures/seed-vectors.json" with { type: "json" };
 
 const KEY = "b0ZHZ1BnNTdBSUV2c0dhUmJGMDBRYVJXS090VEVnMHU=";

@@ -17,7 +17,7 @@ const json = <T>(expression: string) => worker.evaluateJson<T>(expression).value
 beforeAll(() => {
   const bundle = bundleForXs({
     modules: {
-      token: "firmware/onenet/token.ts",
+      token: "host-sim/onenet/token-tools.ts",
       onejson: "firmware/onenet/onejson.ts",
       thing: "firmware/onenet/thing.ts",
       sha1: "firmware/onenet/sha1.ts",

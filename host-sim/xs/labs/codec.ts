@@ -4,7 +4,7 @@
  * allocation-free round trip for metering.
  */
 import {
-  MqttDecoder,
+  MqttDecoder as ClientDecoder,
   encodeConnect,
   encodeDisconnect,
   encodePingreq,
@@ -17,9 +17,9 @@ import {
   newUnsubscribeFields,
   type DecodeErrorCode,
   type DecodedPacket,
-  type DecoderRole,
   type DecoderSink,
 } from "../../../firmware/mqtt/index.js";
+import { MqttDecoder, type DecoderRole } from "../../mqtt/server-codec.js";
 import { fromHex, toHex, toText } from "./hex.js";
 
 export interface SeedFields {
@@ -121,7 +121,7 @@ export function decodeHex(hex: string, role: DecoderRole, chunk: number): Packet
 export class RoundTrip {
   private readonly buf = new Uint8Array(512);
   private readonly publish = newPublishFields();
-  private readonly decoder = new MqttDecoder({ bufferSize: 512, role: "client" });
+  private readonly decoder = new ClientDecoder({ bufferSize: 512 });
   private decoded = 0;
   private readonly sink: DecoderSink;
 
@@ -154,7 +154,7 @@ export function decodeMany(hexes: string[], role: DecoderRole, chunk: number): P
 
 /** Receive path for metering: one framed PUBLISH fed to a client decoder `n` times. */
 export class ReceiveLoop {
-  private readonly decoder = new MqttDecoder({ bufferSize: 1024, role: "client" });
+  private readonly decoder = new ClientDecoder({ bufferSize: 1024 });
   private readonly packet: Uint8Array;
   received = 0;
   private readonly sink: DecoderSink = {

@@ -45,3 +45,10 @@ export function boot(board: Board, raw: Record<string, unknown>, pins: EntryPins
 }
 
 export { snapshot } from "../device.js";
+
+/** Starts (or reads) the receive-path depth probe (wiring.ts): JSON of the deepest chain seen. */
+export function receiveDepth(on: boolean): string {
+  const depth = wiring.depth;
+  depth.on = on;
+  return JSON.stringify({ deepest: depth.deepest, frames: depth.frames });
+}

@@ -5,7 +5,7 @@
  * Backed by the proxy board's UART, so the bytes reach the virtual UART in Node.
  */
 import type { SerialPort } from "../../../../firmware/board.js";
-import { wiredBoard } from "./wiring.js";
+import { stackFrames, wiredBoard, wiring } from "./wiring.js";
 
 interface SerialOptions {
   format?: string;
@@ -19,7 +19,19 @@ export default class Serial {
   constructor(options: SerialOptions) {
     if (options.format !== undefined && options.format !== "buffer") throw new Error("only the buffer format is supported");
     this.port = wiredBoard().openSerial({
-      onReadable: (count) => options.onReadable?.call(this, count),
+      onReadable: (count) => {
+        const depth = wiring.depth;
+        if (!depth.on) {
+          options.onReadable?.call(this, count);
+          return;
+        }
+        depth.base = stackFrames().length;
+        try {
+          options.onReadable?.call(this, count);
+        } finally {
+          depth.base = -1;
+        }
+      },
       onWritable: (count) => options.onWritable?.call(this, count),
     });
   }

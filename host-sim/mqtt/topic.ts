@@ -1,17 +1,19 @@
 /*
- * Topic helpers for the session and the app: compare a topic sitting in the decoder's buffer with
- * a known one without allocating, and (host tools only) turn one into a string.
+ * Topic helpers for host tools: compare a topic sitting in a decoder's buffer with a known one
+ * without allocating, match it against a filter, and turn UTF-8 fields into strings. (The chip
+ * matches its own thing topics as bytes: firmware/onenet/thing.ts.)
  *
  * Public API:
  *   topicEquals(buf, offset, length, other: string | Uint8Array, otherOffset?, otherLength?): boolean
  *     (a string compares by its UTF-8 encoding, computed on the fly; bytes default to all of `other`)
  *   topicEqualsBytes(buf, offset, length, other: Uint8Array, otherOffset, otherLength): boolean
  *   topicMatches(buf, offset, length, filter: string): boolean   MQTT wildcard match (+, #)
- *   topicToString(buf, offset, length): string                   allocates: host tools and logs only
+ *   topicToString(buf, offset, length): string
+ *   utf8ToString(buf, offset, length): string                    any well-formed UTF-8 field
  */
-import { charCodeAt, utf8ToString } from "./utf8.js";
+import { charCodeAt } from "../../firmware/bytes.js";
 
-/** String.prototype.indexOf, called with the string as `this` (no String wrapper on XS: see utf8.ts). */
+/** String.prototype.indexOf, called with the string as `this` (no String wrapper on XS). */
 const indexOf = String.prototype.indexOf;
 
 /** Whether the bytes equal `other`: a string's UTF-8 encoding (compared as it goes), or bytes. */
@@ -111,7 +113,24 @@ export function topicMatches(buf: Uint8Array, offset: number, length: number, fi
   return false;
 }
 
-/** Decodes a topic (or any UTF-8 field) into a string. Allocates: host tools and logs only. */
+/** Decodes a topic (or any UTF-8 field) into a string. */
 export function topicToString(buf: Uint8Array, offset: number, length: number): string {
   return utf8ToString(buf, offset, length);
+}
+
+/** Decodes well-formed UTF-8 into a JS string. */
+export function utf8ToString(buf: Uint8Array, off: number, len: number): string {
+  let out = "";
+  const end = off + len;
+  let i = off;
+  while (i < end) {
+    const b = buf[i++];
+    let c: number;
+    if (b < 0x80) c = b;
+    else if (b < 0xe0) c = ((b & 31) << 6) | (buf[i++] & 63);
+    else if (b < 0xf0) c = ((b & 15) << 12) | ((buf[i++] & 63) << 6) | (buf[i++] & 63);
+    else c = ((b & 7) << 18) | ((buf[i++] & 63) << 12) | ((buf[i++] & 63) << 6) | (buf[i++] & 63);
+    out += String.fromCodePoint(c > 0x10ffff ? 0xfffd : c);
+  }
+  return out;
 }
