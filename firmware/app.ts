@@ -121,6 +121,7 @@ export class LedDevice implements MqttClientHandler {
       tlsVerify: config.mqtt.tlsVerify,
       tlsServerName: config.mqtt.tlsServerName,
       receiveMode: config.at.receiveMode,
+      rxChunkSize: config.at.passiveReadSize,
       // Room for the largest packet the session may send (plus acks queued behind it).
       txBufferSize: Math.max(2048, config.mqtt.bufferSize + 64),
       onStatus: (status, detail) => this.observer.link?.(status, detail),

@@ -30,6 +30,8 @@
  *   bufferSize                              MQTT packet buffer, 256..16384 (default 1024)
  *   ledIdentifier, ledActiveLow             thing-model identifier (default "led"), LED polarity
  *   receiveMode "active" | "passive" | "transparent"   ESP8266 receive mode (default "passive")
+ *   passiveReadSize                         bytes one AT+CIPRECVDATA asks for, 64..2048 (default 512;
+ *                                           the Pico's manifest entry sets 96: its serial buffer is 160)
  * Booleans accept true/false, "true"/"false", "1"/"0", "yes"/"no", "on"/"off"; numbers accept
  * decimal strings. Pins and UART settings are board business (firmware/moddable/pins.ts).
  */
@@ -67,7 +69,15 @@ export interface DeviceConfig {
     bufferSize: number;
   };
   led: { identifier: string; activeLow: boolean };
-  at: { receiveMode: ReceiveMode };
+  at: {
+    receiveMode: ReceiveMode;
+    /**
+     * The most one AT+CIPRECVDATA asks for (passive receive). The module sends it in one burst: it
+     * must fit the MCU's serial buffer while the firmware is busy (Moddable's Pico port: 128 bytes
+     * in software + the 32-byte FIFO), or bytes are lost.
+     */
+    passiveReadSize: number;
+  };
 }
 
 export type ConfigErrorCode =
@@ -323,6 +333,6 @@ export function parseConfig(raw: Record<string, unknown>): DeviceConfig {
     onenet,
     mqtt: { host, port, tls, tlsVerify, tlsServerName, keepaliveS, bufferSize },
     led: { identifier, activeLow },
-    at: { receiveMode },
+    at: { receiveMode, passiveReadSize: readInt(raw, "passiveReadSize", 512, 64, 2048) },
   };
 }

@@ -44,7 +44,7 @@ describe("parseConfig defaults", () => {
       },
       mqtt: { host: "mqtts.heclouds.com", port: 1883, tls: false, tlsVerify: false, tlsServerName: "", keepaliveS: 120, bufferSize: 1024 },
       led: { identifier: "led", activeLow: false },
-      at: { receiveMode: "passive" },
+      at: { receiveMode: "passive", passiveReadSize: 512 },
     });
   });
 
@@ -196,6 +196,8 @@ describe("parseConfig errors", () => {
     fails(base({ method: "sha512" }), "method", "bad-choice");
     fails(base({ keyKind: "user" }), "keyKind", "bad-choice");
     fails(base({ receiveMode: "push" }), "receiveMode", "bad-choice");
+    fails(base({ passiveReadSize: "32" }), "passiveReadSize", "out-of-range");
+    expect(parseConfig(base({ passiveReadSize: "96" })).at.passiveReadSize).toBe(96);
   });
 
   it("host and identifier formats", () => {
