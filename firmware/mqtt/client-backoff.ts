@@ -92,9 +92,14 @@ export class RateWindow {
  */
 export type RetryKind = "transient" | "network-refused" | "server-refused" | "config";
 
-/** The wait a transport cause calls for. */
-export function retryKindOf(cause: LinkCause | undefined): RetryKind {
+/**
+ * The wait a transport cause calls for. `networkProven`: these settings have reached the broker
+ * before, so a missing access point is an outage (a router restarting), not a wrong SSID: it is
+ * retried like a dropped link. A wrong password stays refused (the network's password changed).
+ */
+export function retryKindOf(cause: LinkCause | undefined, networkProven = false): RetryKind {
   if (cause === undefined) return "transient";
+  if (networkProven && cause === "wifi-ap-not-found") return "transient";
   const c = causeClass(cause);
   return c === "refused" ? "network-refused" : c === "config" ? "config" : "transient";
 }

@@ -81,6 +81,8 @@ export abstract class MqttSession implements TransportEvents, DecoderSink {
   private lastPingAt = -NEVER;
   protected subscribeId = 0;
   private onlineSince = 0;
+  /** These settings reached the broker (a CONNACK 0) since start or the last retryNow(). */
+  protected networkProven = false;
   /** Between onOnline and its onOffline. */
   protected sessionUp = false;
   /** Why we are closing the link ourselves, reported instead of the transport's "closed-by-us". */
@@ -183,7 +185,7 @@ export abstract class MqttSession implements TransportEvents, DecoderSink {
         // A packet cut off by the close is reported (truncated-packet), not silently forgotten.
         if (this.decoder.pending && !this.explaining) this.decoder.end(this);
         if (!this.sessionUp && state !== "closing") this.reporter.error("connect-failed", detail ? `${reason}: ${detail}` : reason);
-        this.linkDown(reason, detail, retryKindOf(cause), cause);
+        this.linkDown(reason, detail, retryKindOf(cause, this.networkProven), cause);
       }
     } catch (error) {
       this.internalError(error);
@@ -281,6 +283,7 @@ export abstract class MqttSession implements TransportEvents, DecoderSink {
       return;
     }
     this.stats.connacks++;
+    this.networkProven = true;
     // With no session on the server, no inbound QoS 2 message can be redelivered.
     if (this.o.cleanSession || !p.sessionPresent) this.inboundQos2.clear();
     if (this.o.subscriptions.length === 0) {

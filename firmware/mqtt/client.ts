@@ -142,6 +142,8 @@ export class MqttClient extends MqttSession {
    * over: for after the configuration changed (the WiFi password was fixed). The login cap holds.
    */
   retryNow(): void {
+    // New settings have to prove themselves again.
+    this.networkProven = false;
     if (!waiting(this.currentState)) return;
     this.retry.reset();
     this.enterWait("backoff", 0);

@@ -94,6 +94,26 @@ describe("a wrong WiFi password", () => {
       await sim.close();
     }
   }, 60_000);
+
+  it("once the settings have reached the broker, a missing access point is an outage: retried fast, not refused", async () => {
+    const sim = await Simulation.create({ seed: 23 });
+    try {
+      const joins = watchJoins(sim);
+      sim.start();
+      expect(await sim.runUntil(() => sim.online, 60_000)).toBe(true);
+      const before = joins.length;
+      const t0 = sim.clock.now();
+      sim.wifiDrop(5_000); // the router restarts: back after 5 s
+      expect(await sim.runUntil(() => !sim.online, 10_000)).toBe(true);
+      expect(await sim.runUntil(() => sim.online, 60_000)).toBe(true);
+      expect(sim.clock.now() - t0).toBeLessThan(15_000);
+      expect(sim.device.client.state).toBe("online");
+      // Every join after the drop followed the quick back-off (first waits of 1-2 s), never the 30 s one.
+      expect(gaps(joins.slice(before - 1)).every((g) => g < 15_000)).toBe(true);
+    } finally {
+      await sim.close();
+    }
+  }, 60_000);
 });
 
 /** Resets the module of an online device; returns how long until it is online again, and why it went offline. */
