@@ -16,11 +16,11 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { encodePublish, newPublishFields } from "../firmware/mqtt/index.js";
-import { DEFAULT_WIFI, SEED_DEVICE, Simulation } from "../host-sim/sim.js";
+import { Simulation } from "../host-sim/sim.js";
 import { XsBoardHost, liveSlots } from "../host-sim/xs/board-host.js";
 import { bundleForXs } from "../host-sim/xs/bundle.js";
 import { type XsLedDevice, deviceBundle } from "../host-sim/xs/device.js";
-import { xsDevice } from "../host-sim/xs/sim-device.js";
+import { benchMcConfig, xsDevice } from "../host-sim/xs/sim-device.js";
 import { CMD_HEADER_BYTES } from "../host-sim/xs/protocol.js";
 import { XsWorker } from "../host-sim/xs/worker.js";
 import type { Board } from "../firmware/board.js";
@@ -304,20 +304,7 @@ async function deviceRows(harnessCost: HarnessCost, baseline: number): Promise<B
   }
 }
 
-const ENTRY_CONFIG = {
-  ssid: DEFAULT_WIFI.ssid,
-  password: DEFAULT_WIFI.password,
-  product: SEED_DEVICE.productId,
-  device: SEED_DEVICE.deviceName,
-  key: SEED_DEVICE.key,
-  host: "mqtts.heclouds.com",
-  port: "1883",
-  uartPort: "1",
-  uartReceive: "16",
-  uartTransmit: "17",
-  ledPin: "2",
-  rstPin: "5",
-};
+const ENTRY_CONFIG = benchMcConfig({ uartPort: "1", uartReceive: "16", uartTransmit: "17", ledPin: "2", rstPin: "5" });
 
 /** The same through the Moddable entry (firmware/main.ts and the ECMA-419 adapter, see host-sim/xs/labs/entry). */
 /** The firmware booted through the Moddable entry in XS, online with its state posted. */

@@ -17,9 +17,9 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { DEFAULT_WIFI, SEED_DEVICE, Simulation } from "../sim.js";
+import { Simulation } from "../sim.js";
 import { liveSlots } from "../xs/board-host.js";
-import { xsDevice } from "../xs/sim-device.js";
+import { benchMcConfig, xsDevice } from "../xs/sim-device.js";
 import { PROJECT_ROOT, type Creation } from "./build.js";
 
 export const HEADROOM = 1.25;
@@ -78,28 +78,12 @@ export function budgetProblems(creation: Creation, need: Requirement): string[] 
   return problems;
 }
 
-/** The bench's mc/config for the Moddable entry in xsnap (the chip images are built with the same). */
-export function entryConfig(): Record<string, unknown> {
-  return {
-    ssid: DEFAULT_WIFI.ssid,
-    password: DEFAULT_WIFI.password,
-    product: SEED_DEVICE.productId,
-    device: SEED_DEVICE.deviceName,
-    key: SEED_DEVICE.key,
-    host: "mqtts.heclouds.com",
-    port: "1883",
-    uartReceive: "5",
-    uartTransmit: "4",
-    ledPin: "25",
-  };
-}
-
 /**
  * The firmware's live slots in xsnap (after a full GC, above the worker with the bundle loaded),
  * at their highest over boot, online and `sets` property/sets: the Moddable entry as on the chip.
  */
 export async function xsnapAppLiveSlots(sets = 10): Promise<number> {
-  const sim = await Simulation.create({ wallClockStart: 1_763_800_000_000, seed: 4 }, xsDevice({ entry: { config: entryConfig(), pins: { led: 25 } } }));
+  const sim = await Simulation.create({ wallClockStart: 1_763_800_000_000, seed: 4 }, xsDevice({ entry: { config: benchMcConfig({ uartReceive: "5", uartTransmit: "4", ledPin: "25" }), pins: { led: 25 } } }));
   try {
     const worker = sim.device.worker;
     const base = liveSlots(worker);

@@ -5,9 +5,9 @@
  * and the embedded broker in virtual time.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { DEFAULT_WIFI, SEED_DEVICE, Simulation } from "../../host-sim/sim.js";
+import { DEFAULT_WIFI, Simulation } from "../../host-sim/sim.js";
 import type { XsLedDevice } from "../../host-sim/xs/device.js";
-import { xsDevice } from "../../host-sim/xs/sim-device.js";
+import { benchMcConfig, xsDevice } from "../../host-sim/xs/sim-device.js";
 
 let sim: Simulation<XsLedDevice> | undefined;
 let xs: XsLedDevice | undefined;
@@ -22,18 +22,7 @@ const PINS = { led: 2, reset: 5 };
 function mcConfig(extra: Record<string, unknown> = {}): Record<string, unknown> {
   // What a manifest's "config" gives (mcconfig overrides arrive as strings).
   return {
-    ssid: DEFAULT_WIFI.ssid,
-    password: DEFAULT_WIFI.password,
-    product: SEED_DEVICE.productId,
-    device: SEED_DEVICE.deviceName,
-    key: SEED_DEVICE.key,
-    host: "mqtts.heclouds.com",
-    port: "1883",
-    receiveMode: "passive",
-    keepalive: "120",
-    uartPort: "1",
-    uartReceive: "16",
-    uartTransmit: "17",
+    ...benchMcConfig({ receiveMode: "passive", keepalive: "120", uartPort: "1", uartReceive: "16", uartTransmit: "17" }),
     ledPin: String(PINS.led),
     rstPin: String(PINS.reset),
     ...extra,
