@@ -14,6 +14,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs, UsageError } from "../cli/args.js";
 import { bootromPath, loadBootrom } from "./bootrom.js";
+import { dashboardFollowsSets } from "./dashboard-check.js";
 import { BUDGETED_PLATFORMS, budgetProblems, type ChipMemoryFixture, FIXTURE, requirement, xsnapAppLiveSlots } from "./budget.js";
 import { buildChipImage, type ChipImage, type Creation, imageSizes, PROJECT_ROOT } from "./build.js";
 import type { XsPeaks } from "./chip-console.js";
@@ -180,6 +181,8 @@ async function main(argv: string[]): Promise<number> {
     const release = load(images.release, bootrom);
     await bootAndSets(release, "2.x", "passive", ["wifi-drop", "tcp-close", "reset-module"]);
     await bootAndSets(release, "1.7", "passive", args.has("quick") ? [] : ["wifi-drop", "reset-module"]);
+    const dash = await dashboardFollowsSets(images.release.uf2, bootromPath(args.get("bootrom")));
+    report("onenet-led run --chip pico: the dashboard shows the board online and the LED following sets pressed on the page", dash.ok, dash.detail);
   }
   if (images.active) {
     const active = load(images.active, bootrom);
