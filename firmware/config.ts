@@ -8,7 +8,8 @@
  * Raw keys (flat, as in manifest.json "config"); "" counts as absent for optional keys:
  *   ssid, password                          WiFi; ssid 1..32 bytes, password empty or 8..64 bytes
  *   product, device, key                    OneNET product id, device name, base64 key (required)
- *   keyKind   "device" | "product"          which key `key` is (default "device")
+ *   keyKind   "device" | "product"          which key `key` is (default "device"); either signs
+ *                                           res = products/{pid}/devices/{device}
  *   method    "md5" | "sha1" | "sha256"     token signature (default "sha1")
  *   tokenLifetime                           seconds, when the board knows the time (default 30 days)
  *   farFutureEt                             token `et` when it does not (default 2100-01-01)
@@ -272,8 +273,8 @@ function decimalDigits(n: number): number {
 export function connectSizeBound(c: DeviceConfig["onenet"], tokenEtDigits: number): number {
   const pid = c.productId.length;
   const dev = c.deviceName.length;
-  // products%2F{pid}[%2Fdevices%2F{dev}]: names hold only characters that are not escaped
-  const res = 10 + pid + (c.keyKind === "device" ? 12 + dev : 0);
+  // products%2F{pid}%2Fdevices%2F{dev} (with either key): names hold only characters that are not escaped
+  const res = 10 + pid + 12 + dev;
   const signChars = c.method === "md5" ? 24 : c.method === "sha1" ? 28 : 44;
   // version=2018-10-31&res=...&et=...&method=...&sign=... ; every sign character may need %XX
   const token = 18 + 5 + res + 4 + tokenEtDigits + 8 + c.method.length + 6 + 3 * signChars;

@@ -9,6 +9,10 @@
  *     .build(out, offset, et): number              token length, or TOKEN_BAD_ET (-2) / TOKEN_NO_ROOM (-1); never throws
  *     .maxLength                                   bytes any token of this builder can take (size the buffer with it)
  *     .method, .resource                           "sha1", "products/{pid}/devices/{name}" (not secret)
+ * A device signs `res = products/{pid}/devices/{name}` with its device key or its product's key
+ * (keyKind): OneNET's device-auth page and its SDK's dev_token_generate. The product-level
+ * `res = products/{pid}` is for OneNET's HTTP API only (resource: "product-api"); the broker refuses a
+ * login with it.
  *   chooseExpiry(wallTimeMs | -1, lifetimeS, farFutureEt): number   the `et` to use for the next connect
  *   validateProductId(id), validateDeviceName(name), parseMethod(text)   throw OneNetConfigError
  *   (the token as a string and its step-by-step explanation, for host tools: host-sim/onenet/token-tools.ts)
@@ -51,6 +55,7 @@ export type OneNetConfigErrorCode =
   | "bad-device-name"
   | "unknown-method"
   | "bad-key-kind"
+  | "bad-resource"
   | "bad-et";
 
 export class OneNetConfigError extends Error {
@@ -69,8 +74,13 @@ export interface TokenParams {
   deviceName: string;
   /** base64 device key, or product key when keyKind is "product". */
   key: string;
-  /** "device" (default): res = products/{pid}/devices/{name}; "product": res = products/{pid}. */
+  /** Which key `key` is: "device" (default) or "product"; either signs the same device `res`. */
   keyKind?: "device" | "product";
+  /**
+   * "device" (default): res = products/{pid}/devices/{name}, the MQTT login's. "product-api":
+   * res = products/{pid}, for OneNET's HTTP API with the product key, never for a device's login.
+   */
+  resource?: "device" | "product-api";
   /** "md5" | "sha1" | "sha256"; anything else is "unknown-method". */
   method: string;
 }
@@ -170,11 +180,14 @@ export class TokenBuilder {
 
   constructor(params: TokenParams) {
     validateProductId(params.productId);
-    validateDeviceName(params.deviceName);
+    const resource = params.resource ?? "device";
+    if (resource !== "device" && resource !== "product-api") throw new OneNetConfigError("bad-resource", "resource", "must be device or product-api");
+    // The product-level resource names no device.
+    if (resource === "device") validateDeviceName(params.deviceName);
     const keyKind = params.keyKind ?? "device";
     if (keyKind !== "device" && keyKind !== "product") throw new OneNetConfigError("bad-key-kind", "key kind", "must be device or product");
     this.method = parseMethod(params.method);
-    this.resource = keyKind === "device" ? `products/${params.productId}/devices/${params.deviceName}` : `products/${params.productId}`;
+    this.resource = resource === "device" ? `products/${params.productId}/devices/${params.deviceName}` : `products/${params.productId}`;
 
     const key = new Uint8Array(Math.max(KEY_BYTES, base64DecodedLength(params.key)));
     let keyLength: number;

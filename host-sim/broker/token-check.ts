@@ -9,6 +9,9 @@
 //
 // Token text: version=2018-10-31&res=<urlenc res>&et=<unix s>&method=<m>&sign=<urlenc base64 sign>
 // sign = base64(HMAC_m(base64decode(key), et + "\n" + method + "\n" + res + "\n" + version)).
+// A device logs in with res = products/{pid}/devices/{name}, signed with its device key or with its
+// product's key (OneNET's device-auth page, and its SDK's dev_token_generate); res = products/{pid} is
+// the product-level resource of OneNET's HTTP API, refused at an MQTT login ("bad_res").
 import { createHmac, timingSafeEqual } from "node:crypto";
 
 export type TokenMethod = "md5" | "sha1" | "sha256";
@@ -21,13 +24,13 @@ export interface TokenExpectation {
   deviceName: string;
   /** base64 device key; undefined when the device is not registered */
   deviceKey: string | undefined;
-  /** base64 product key (res = products/{pid}); optional */
+  /** base64 product key, accepted in place of the device key; optional */
   productKey?: string | undefined;
   /** wall time now, ms */
   nowMs: number;
 }
 
-export type TokenVerdict = { ok: true; method: TokenMethod; et: number; res: string } | { ok: false; failure: TokenFailure };
+export type TokenVerdict = { ok: true; method: TokenMethod; et: number; res: string; key: "device" | "product" } | { ok: false; failure: TokenFailure };
 
 const METHODS: readonly string[] = ["md5", "sha1", "sha256"];
 
@@ -77,15 +80,17 @@ export function verifyToken(password: string, expect: TokenExpectation): TokenVe
   if (version !== TOKEN_VERSION) return { ok: false, failure: "bad_version" };
   if (!METHODS.includes(method)) return { ok: false, failure: "bad_method" };
   if (!/^[0-9]{1,12}$/.test(etText)) return { ok: false, failure: "malformed" };
-  let key: string | undefined;
-  if (res === `products/${expect.productId}/devices/${expect.deviceName}`) key = expect.deviceKey;
-  else if (res === `products/${expect.productId}`) key = expect.productKey;
-  else return { ok: false, failure: "bad_res" };
-  if (key === undefined) return { ok: false, failure: "no_key" };
+  if (res !== `products/${expect.productId}/devices/${expect.deviceName}`) return { ok: false, failure: "bad_res" };
+  if (expect.deviceKey === undefined && expect.productKey === undefined) return { ok: false, failure: "no_key" };
   const et = Number(etText);
   if (et * 1000 <= expect.nowMs) return { ok: false, failure: "expired" };
-  const want = Buffer.from(computeSign(key, etText, method as TokenMethod, res, version), "utf8");
   const got = Buffer.from(sign, "utf8");
-  if (want.length !== got.length || !timingSafeEqual(want, got)) return { ok: false, failure: "bad_sign" };
-  return { ok: true, method: method as TokenMethod, et, res };
+  const signedWith = (key: string | undefined): boolean => {
+    if (key === undefined) return false;
+    const want = Buffer.from(computeSign(key, etText, method as TokenMethod, res, version), "utf8");
+    return want.length === got.length && timingSafeEqual(want, got);
+  };
+  if (signedWith(expect.deviceKey)) return { ok: true, method: method as TokenMethod, et, res, key: "device" };
+  if (signedWith(expect.productKey)) return { ok: true, method: method as TokenMethod, et, res, key: "product" };
+  return { ok: false, failure: "bad_sign" };
 }

@@ -20,8 +20,8 @@ describe("firmware token vs broker token check", () => {
     }
   });
 
-  it("agree on product-level tokens", () => {
+  it("agree on tokens signed with the product key (the device res, either key)", () => {
     const fw = buildTokenString({ productId: "238322", deviceName: "x", key: KEY, keyKind: "product", method: "sha1", et: 4102444800 });
-    expect(verifyToken(fw, { productId: "238322", deviceName: "x", deviceKey: undefined, productKey: KEY, nowMs: 0 }).ok).toBe(true);
+    expect(verifyToken(fw, { productId: "238322", deviceName: "x", deviceKey: "EnW4T71eIE55xOIQMN6pFMKuqel5T5HTzsGJRPiDhlM=", productKey: KEY, nowMs: 0 })).toMatchObject({ ok: true, key: "product" });
   });
 });

@@ -48,10 +48,13 @@ describe("broker token check", () => {
     expect(fail(token({ et: 1_767_225_601 }), { nowMs: 1_767_225_600_000 })).toBe("ok");
   });
 
-  it("accepts a product-level token when a product key is known", () => {
+  it("accepts the device res signed with the product key when one is known; refuses the API's product-level res", () => {
     const pkey = "cHJvZHVjdGtleXByb2R1Y3RrZXlwcm9kdWN0a2V5MDA=";
-    const pw = token({ key: pkey, res: "products/L14FCC38pq" });
-    expect(verifyToken(pw, { ...expectSeed, productKey: pkey }).ok).toBe(true);
-    expect(verifyToken(pw, expectSeed)).toEqual({ ok: false, failure: "no_key" });
+    const pw = token({ key: pkey });
+    expect(verifyToken(pw, { ...expectSeed, productKey: pkey })).toMatchObject({ ok: true, key: "product", res: RES });
+    expect(verifyToken(token(), { ...expectSeed, productKey: pkey })).toMatchObject({ ok: true, key: "device" });
+    expect(verifyToken(pw, expectSeed)).toEqual({ ok: false, failure: "bad_sign" });
+    // products/{pid} is for OneNET's HTTP API: no device logs in with it, whichever key signed it.
+    expect(verifyToken(token({ key: pkey, res: "products/L14FCC38pq" }), { ...expectSeed, productKey: pkey })).toEqual({ ok: false, failure: "bad_res" });
   });
 });

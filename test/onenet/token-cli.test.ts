@@ -21,6 +21,7 @@ function cli(...args: string[]): Promise<Result> {
   });
 }
 
+const PRODUCT_KEY = "cHJvZHVjdGtleXByb2R1Y3RrZXlwcm9kdWN0a2V5MDA=";
 const seedArgs = ["--product", "L14FCC38pq", "--device", "test1", "--key", KEY, "--et", "2017881776"];
 
 describe("onenet-led token", () => {
@@ -35,7 +36,7 @@ describe("onenet-led token", () => {
       cli(...seedArgs, "--method", "sha256"),
       cli(...seedArgs, "--method=md5"),
       cli("--product", "L14FCC38pq", "--device", "test1", "--key", KEY, "--days", "2"),
-      cli(...seedArgs, "--product-key"),
+      cli("--product", "L14FCC38pq", "--device", "test1", "--key", PRODUCT_KEY, "--et", "2017881776", "--product-key"),
     ]);
     expect(explain.code).toBe(0);
     expect(explain.stdout).toContain('"2017881776\\nsha1\\nproducts/L14FCC38pq/devices/test1\\n2018-10-31"');
@@ -47,7 +48,9 @@ describe("onenet-led token", () => {
     expect(md5.stdout.trim()).toMatch(/&method=md5&sign=IWc62R%2FPfsibkYMxCRuD8g%3D%3D$/);
     const et = Number(/&et=(\d+)&/.exec(days.stdout)?.[1]);
     expect(Math.abs(et - (Date.now() / 1000 + 2 * 86_400))).toBeLessThan(120);
-    expect(product.stdout).toContain("&res=products%2FL14FCC38pq&");
+    // The product key signs the same device res (its sign differs: another key).
+    expect(product.stdout).toContain("&res=products%2FL14FCC38pq%2Fdevices%2Ftest1&");
+    expect(product.stdout.trim()).not.toBe(seed.onenet.token);
   });
 
   it("--help prints the usage and exits 0", async () => {

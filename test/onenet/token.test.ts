@@ -17,9 +17,12 @@ const KEY = "b0ZHZ1BnNTdBSUV2c0dhUmJGMDBRYVJXS090VEVnMHU=";
 const base = { productId: "L14FCC38pq", deviceName: "test1", key: KEY, et: 2017881776 };
 const signOf = (token: string) => token.slice(token.indexOf("&sign=") + 6);
 
-/** An independent reference straight from the reference's formula, with Node's crypto. */
-function reference(p: { productId: string; deviceName: string; key: string; method: string; et: number; keyKind?: string }): string {
-  const res = p.keyKind === "product" ? `products/${p.productId}` : `products/${p.productId}/devices/${p.deviceName}`;
+/**
+ * An independent reference straight from the formula, with Node's crypto: either key signs the device
+ * res; only the API's product-level resource is products/{pid}.
+ */
+function reference(p: { productId: string; deviceName: string; key: string; method: string; et: number; resource?: string }): string {
+  const res = p.resource === "product-api" ? `products/${p.productId}` : `products/${p.productId}/devices/${p.deviceName}`;
   const sign = createHmac(p.method, Buffer.from(p.key, "base64")).update(`${p.et}\n${p.method}\n${res}\n2018-10-31`).digest("base64");
   return `version=2018-10-31&res=${encodeURIComponent(res)}&et=${p.et}&method=${p.method}&sign=${encodeURIComponent(sign)}`;
 }
@@ -102,10 +105,14 @@ describe("TokenBuilder", () => {
     expect(builder.maxLength).toBeGreaterThanOrEqual(builder.build(out, 0, Number.MAX_SAFE_INTEGER));
   });
 
-  it("uses products/{pid} for a product key", () => {
+  it("signs the device res with a product key too; products/{pid} only as the API's resource", () => {
     const token = buildTokenString({ ...base, keyKind: "product", method: "sha1" });
-    expect(token).toContain("&res=products%2FL14FCC38pq&");
-    expect(token).toBe(reference({ ...base, keyKind: "product", method: "sha1" }));
+    expect(token).toContain("&res=products%2FL14FCC38pq%2Fdevices%2Ftest1&");
+    expect(token).toBe(reference({ ...base, method: "sha1" }));
+    const api = buildTokenString({ ...base, deviceName: "", keyKind: "product", resource: "product-api", method: "sha1" });
+    expect(api).toContain("&res=products%2FL14FCC38pq&");
+    expect(api).toBe(reference({ ...base, resource: "product-api", method: "sha1" }));
+    expect(() => buildTokenString({ ...base, resource: "everything" as "device", method: "sha1" })).toThrow(/resource: must be device or product-api/);
   });
 
   it("writeDecimal writes digits of whole numbers up to 2^53-1", () => {
