@@ -111,6 +111,37 @@ export interface CloudPublishEvent {
   delivered: boolean;
 }
 
+/** A desired value set by the cloud, or deleted (or kept, being newer) on the device's property/desired/delete. */
+export interface DesiredEvent {
+  type: "desired";
+  t: number;
+  productId: string;
+  deviceName: string;
+  action: "set" | "deleted" | "kept-newer";
+  name: string;
+  /** set: the new version; deleted/kept-newer: the version the device named (absent: any) */
+  version?: number;
+  /** set: the value */
+  value?: unknown;
+}
+
+/**
+ * One of OneNET's limits reached, and the broker's reaction, as OneNET reacts: a CONNACK refusal,
+ * a SUBACK failure (0x80), the link closed, or QoS 0 granted instead of what was asked.
+ */
+export interface LimitEvent {
+  type: "limit";
+  t: number;
+  conn?: number;
+  productId: string;
+  deviceName: string;
+  limit: LimitName;
+  reaction: string;
+  detail: string;
+}
+
+export type LimitName = "login-rate" | "granted-qos" | "filters-per-subscribe" | "topic-levels" | "filter-length" | "subscriptions" | "payload-size";
+
 export interface BanEvent {
   type: "ban";
   t: number;
@@ -140,6 +171,8 @@ export type BrokerEvent =
   | UnsubscribeEvent
   | DevicePublishEvent
   | CloudPublishEvent
+  | DesiredEvent
+  | LimitEvent
   | BanEvent
   | RestartEvent
   | UpEvent;

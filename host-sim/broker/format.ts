@@ -55,6 +55,12 @@ export function formatEvent(e: BrokerEvent): string {
       return `${e.deviceName} -> ${e.kind}${e.qos ? ` (QoS ${e.qos})` : ""}: ${text(e.payload)}`;
     case "cloud-publish":
       return `cloud -> ${e.deviceName} ${e.kind}${e.delivered ? "" : " (not delivered)"}: ${text(e.payload)}`;
+    case "desired":
+      return e.action === "set"
+        ? `desired ${e.name}=${JSON.stringify(e.value)} for ${e.deviceName} (version ${e.version})`
+        : `${e.deviceName} deleted desired ${e.name} (${e.version === undefined ? "any version" : `version ${e.version}`})${e.action === "kept-newer" ? ": kept, a newer version was set since" : ""}`;
+    case "limit":
+      return `${e.deviceName || "?"}: OneNET limit ${e.limit}: ${e.reaction} (${e.detail})`;
     case "ban":
       return `${e.deviceName} banned until ${new Date(e.untilMs).toISOString()} (too many logins)`;
     case "restart":

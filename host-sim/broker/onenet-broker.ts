@@ -7,10 +7,10 @@
 // Public API
 //   new OneNetBroker(options: OneNetBrokerOptions)
 //     options.devices: { productId; deviceName; key /* base64 device key */ }[]
-//     options.productKeys?: Record<productId, base64 product key>   (tokens with res = products/{pid})
+//     options.productKeys?: Record<productId, base64 product key>   (a device may sign with it instead)
 //     options.wallTime?: () => number   ms; token expiry, login rate limit, ban, restart window, event `t`
 //     options.log?: (line: string) => void   (never given a token or key)
-//     options.banReturnCode?: 2|3|4|5 = 3   CONNACK code while banned by the login rate limit
+//     options.banReturnCode?: 2|3|4|5 = 3   CONNACK code for a login over the rate limit, and while banned
 //     options.connectTimeoutMs?: number = 30000   link closed when no CONNECT arrives (real time)
 //     options.historyLimit?: number = 10000   events kept in `history`
 //   ready(): Promise<void>                     Aedes set up (handle() waits for it by itself)
@@ -26,11 +26,13 @@
 //   refuseNextSubscription(suffix)             fault injection: SUBACK 0x80 for the next filter ending in suffix
 // Cloud side
 //   setProperty(productId, deviceName, params: Record<string, unknown>): string   property/set QoS 0; the id.
-//       Also records the values as desired (version + 1), which property/desired/get returns; so a set sent
-//       while the device was offline is not lost (OneNET keeps desired values).
-//   setDesired(productId, deviceName, params: Record<string, unknown>): void       desired only, nothing sent
+//       To a device that is not online it throws DeviceOfflineError ("device not online"), as OneNET
+//       answers, and nothing is kept: a set never becomes a desired value.
+//   setDesired(productId, deviceName, params): Record<name, version>   desired values (./desired.ts),
+//       online or not; nothing is sent: the device fetches them with property/desired/get
 //   getProperty(productId, deviceName, identifiers: string[]): string               property/get; the id
 //   invokeService(productId, deviceName, serviceId: string, params: Record<string, unknown>): string
+//       (both throw DeviceOfflineError like setProperty)
 //   publishRaw(productId, deviceName, suffix, payload)   any QoS 0 message on $sys/{pid}/{dev}/thing/<suffix>
 //   waitForReply(id: string, timeoutMs = 5000): Promise<DevicePublishEvent>  the set/get/invoke reply with that id
 // State
@@ -46,19 +48,25 @@
 //
 // OneNET behaviour reproduced (see /work/shared/reference/onenet.md):
 //   - CONNACK 4 for a bad, malformed, expired (et <= now) or mismatched token (res must be
-//     products/{user name}/devices/{client id}), or an unknown device.
+//     products/{user name}/devices/{client id}, signed with the device key or the product key), or an
+//     unknown device.
 //   - Link closed without CONNACK for: protocol level 3 (3.1), clean session 0, a will, keepalive outside
 //     10..1800, a second CONNECT (Aedes), publish with QoS 2 or retain, publish outside the device's own
 //     device->cloud topics. Level 5 gets CONNACK 1 (Aedes).
-//   - SUBSCRIBE: only filters under $sys/{pid}/{dev}/thing/ (thing/# included; $sys/{pid}/{dev}/# refused),
-//     at most 10 per link; others 0x80. Cloud->device messages are QoS 0, never echoed back from the device.
-//   - property/post -> property/post/reply {"id","code":200,"msg":"success"}; 2402 when a param lacks the
-//     {"value": ...} wrapper; 2400 when the payload is not a JSON object with a string id.
-//     event/post -> event/post/reply likewise. property/desired/get -> .../get/reply with
-//     "data":{"<name>":{"value":v,"version":n}}; property/desired/delete -> .../delete/reply.
-//   - More than 10 CONNECTs in 5 s for one device -> banned 5 minutes: CONNACK banReturnCode meanwhile.
+//   - SUBSCRIBE: only filters under $sys/{pid}/{dev}/thing/ (thing/# included; $sys/{pid}/{dev}/# refused)
+//     and $sys/{pid}/{dev}/ota/ (the SDK subscribes ota/#); others 0x80. Cloud->device messages are
+//     QoS 0, never echoed back from the device.
+//   - property/post -> property/post/reply {"id","code":200,"msg":"success"}; 2402 "request format error"
+//     when a param lacks the {"value": ...} wrapper; 2400 when the payload is not a JSON object with a
+//     string id. event/post -> event/post/reply likewise. property/desired/get -> .../get/reply with
+//     "data":{"<name>":{"value":v,"version":n}}; property/desired/delete {"<name>":{"version":n}} ->
+//     .../delete/reply, deleting only when no newer version was set since (no version: whatever it is).
+//   - OneNET's limits (./limits.ts), each named in the log and as a "limit" event with the reaction:
+//     a 4th login in 5 s -> CONNACK banReturnCode (more than 10 -> banned 5 minutes, the same code
+//     meanwhile); subscriptions granted at QoS 0 whatever was asked; a SUBSCRIBE of more than 8 filters,
+//     a filter of more than 8 levels or 512 bytes, an 11th filter -> SUBACK 0x80; a payload over 256 KB
+//     -> the link closed.
 //   - Aedes drops a client after 1.5 x keepalive of silence (real time).
-//   - SUBACK grants the requested QoS (Aedes), though deliveries are QoS 0.
 // Timing notes: isOnline() turns true the moment the CONNACK 0 bytes leave (before Aedes's own event).
 // Aedes works in event-loop turns (setImmediate/promises), never in virtual time: a test driving the
 // firmware on a VirtualClock must yield to Node while it advances the clock (host-sim/network.ts pump);
@@ -70,8 +78,21 @@ import { once, type EventEmitter } from "node:events";
 import net from "node:net";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
-import type { BrokerEvent, DevicePublishEvent, Transport } from "./events.js";
+import type { BrokerEvent, DevicePublishEvent, LimitName, Transport } from "./events.js";
 import { MqttFramer, TapStream } from "./tap.js";
+import { DesiredStore, type DesiredValue } from "./desired.js";
+import {
+  BAN_MS,
+  LOGIN_BAN_THRESHOLD,
+  LOGIN_WINDOW_MS,
+  LOGINS_PER_WINDOW,
+  MAX_FILTERS_PER_SUBSCRIBE,
+  MAX_GRANTED_QOS,
+  MAX_PAYLOAD_BYTES,
+  MAX_SUBSCRIPTIONS,
+  countLogins,
+  filterProblem,
+} from "./limits.js";
 import { verifyToken } from "./token-check.js";
 import {
   classifyDevicePublish,
@@ -104,10 +125,7 @@ export interface OneNetBrokerOptions {
 
 export const KEEPALIVE_MIN = 10;
 export const KEEPALIVE_MAX = 1800;
-export const LOGIN_WINDOW_MS = 5_000;
-export const LOGIN_BAN_THRESHOLD = 10;
-export const BAN_MS = 5 * 60_000;
-export const MAX_SUBSCRIPTIONS = 10;
+export * from "./limits.js";
 
 interface DeviceState {
   productId: string;
@@ -115,7 +133,7 @@ interface DeviceState {
   key: string | undefined;
   link: Link | undefined;
   reported: Record<string, { value: unknown; time?: number }>;
-  desired: Record<string, { value: unknown; version: number }>;
+  desired: DesiredStore;
   logins: number[];
   bannedUntil: number;
 }
@@ -138,6 +156,8 @@ interface Link {
   /** why authenticate refused, for the CONNACK event */
   refusal?: string | undefined;
   subs: Set<string>;
+  /** The filters of a SUBSCRIBE that held more than OneNET's 8: each is refused. */
+  oversizedSubscribe: WeakSet<object>;
 }
 
 interface ServerEntry {
@@ -169,6 +189,33 @@ function redact(packet: Record<string, unknown>): Record<string, unknown> {
 }
 
 class RuleViolation extends Error {}
+
+/** OneNET's message with code 2402 (a parameter of the wrong shape, a property/post value without its wrapper). */
+export const FORMAT_ERROR = "request format error";
+
+/** What a property/desired/delete names: {"led":{"version":3},"other":{}}; undefined when malformed. */
+function desiredDeleteParams(params: unknown): [string, number | undefined][] | undefined {
+  if (typeof params !== "object" || params === null || Array.isArray(params)) return undefined;
+  const out: [string, number | undefined][] = [];
+  for (const [name, spec] of Object.entries(params as Record<string, unknown>)) {
+    if (typeof spec !== "object" || spec === null || Array.isArray(spec)) return undefined;
+    const version = (spec as { version?: unknown }).version;
+    if (version !== undefined && !(Number.isInteger(version) && (version as number) >= 0)) return undefined;
+    out.push([name, version as number | undefined]);
+  }
+  return out;
+}
+
+/**
+ * A cloud request for a device that is not online: OneNET answers "device not online" and keeps
+ * nothing (a property/set does not become a desired value; a desired value is set on purpose).
+ */
+export class DeviceOfflineError extends Error {
+  override name = "DeviceOfflineError";
+  constructor() {
+    super("device not online");
+  }
+}
 
 export class OneNetBroker {
   private readonly injectedRefusals: number[] = [];
@@ -302,6 +349,7 @@ export class OneNetBroker {
       online: false,
       closed: false,
       subs: new Set(),
+      oversizedSubscribe: new WeakSet(),
     };
     for (const p of [link.inParser, link.outParser]) {
       p.on("packet", (packet: unknown) => {
@@ -315,7 +363,14 @@ export class OneNetBroker {
     this.linkOf.set(tap, link);
     tap.on("close", () => this.onLinkClosed(link));
     this.emit({ type: "link-open", t: this.wallTime(), conn: id, transport });
-    this.aedes.handle(tap);
+    const client = this.aedes.handle(tap);
+    // A SUBSCRIBE seen whole, before Aedes handles it filter by filter: the count of its filters,
+    // and the QoS granted (Aedes grants what was asked; OneNET at most 0). Aedes's parser is
+    // internal; without it these two limits go unchecked rather than the link failing.
+    const parser = (client as unknown as { _parser?: EventEmitter })._parser;
+    parser?.prependListener("packet", (packet: { cmd?: string; subscriptions?: { topic: string; qos: number }[] }) => {
+      if (packet.cmd === "subscribe" && Array.isArray(packet.subscriptions)) this.onSubscribePacket(link, packet.subscriptions);
+    });
   }
 
   private onBytes(link: Link, dir: "in" | "out", bytes: Uint8Array): void {
@@ -404,7 +459,7 @@ export class OneNetBroker {
   private countLogin(productId: string, deviceName: string): void {
     const state = this.deviceState(productId, deviceName);
     const now = this.wallTime();
-    state.logins = state.logins.filter((t) => t > now - LOGIN_WINDOW_MS);
+    countLogins(state.logins, now);
     state.logins.push(now);
     if (state.logins.length > LOGIN_BAN_THRESHOLD && state.bannedUntil <= now) {
       state.bannedUntil = now + BAN_MS;
@@ -440,6 +495,13 @@ export class OneNetBroker {
       refuse(this.injectedRefusals.shift()!, "injected fault");
       return;
     }
+    const logins = countLogins(state.logins, now);
+    if (logins > LOGINS_PER_WINDOW) {
+      const detail = `login ${logins} in ${LOGIN_WINDOW_MS / 1000} s, OneNET allows ${LOGINS_PER_WINDOW}`;
+      this.limit(link, productId, deviceName, "login-rate", `refused with CONNACK ${this.banReturnCode}`, detail);
+      refuse(this.banReturnCode, `login rate: ${detail}`);
+      return;
+    }
     if (username === undefined || password === undefined) {
       refuse(4, "user name and password required");
       return;
@@ -448,7 +510,8 @@ export class OneNetBroker {
       productId,
       deviceName,
       deviceKey: state.key,
-      productKey: this.productKeys[productId],
+      // Either key signs, but only for a device created on the platform (one with a device key).
+      productKey: state.key === undefined ? undefined : this.productKeys[productId],
       nowMs: now,
     });
     if (!verdict.ok) {
@@ -490,7 +553,11 @@ export class OneNetBroker {
     }
     const link = this.linkOf.get(client.conn);
     let violation: string | undefined;
-    if (packet.qos === 2) violation = "QoS 2 publish is not supported";
+    const size = typeof packet.payload === "string" ? Buffer.byteLength(packet.payload) : packet.payload.length;
+    if (size > MAX_PAYLOAD_BYTES) {
+      violation = `a ${size}-byte payload, OneNET allows ${MAX_PAYLOAD_BYTES}`;
+      this.limit(link, link?.productId ?? "", link?.deviceName ?? client.id, "payload-size", "link closed", violation);
+    } else if (packet.qos === 2) violation = "QoS 2 publish is not supported";
     else if (packet.retain) violation = "retain must be 0";
     else if (!link || !classifyDevicePublish(packet.topic, link.productId ?? "", link.deviceName ?? "")) {
       violation = `publish to a topic the device may not use: ${packet.topic}`;
@@ -512,16 +579,55 @@ export class OneNetBroker {
       cb(null, null);
       return;
     }
-    if (!link || !subscriptionAllowed(sub.topic, link.productId ?? "", link.deviceName ?? "")) {
+    if (!link) {
+      cb(null, null);
+      return;
+    }
+    const productId = link.productId ?? "";
+    const deviceName = link.deviceName ?? "";
+    if (link.oversizedSubscribe.has(sub)) {
+      cb(null, null);
+      return;
+    }
+    const problem = filterProblem(sub.topic);
+    if (problem) {
+      this.limit(link, productId, deviceName, problem.limit, "SUBACK 0x80", `${sub.topic.length > 80 ? `${sub.topic.slice(0, 80)}...` : sub.topic}: ${problem.detail}`);
+      cb(null, null);
+      return;
+    }
+    if (!subscriptionAllowed(sub.topic, productId, deviceName)) {
       cb(null, null);
       return;
     }
     if (!link.subs.has(sub.topic) && link.subs.size >= MAX_SUBSCRIPTIONS) {
+      this.limit(link, productId, deviceName, "subscriptions", "SUBACK 0x80", `${sub.topic} would be filter ${link.subs.size + 1}, OneNET allows ${MAX_SUBSCRIPTIONS} per device`);
       cb(null, null);
       return;
     }
     link.subs.add(sub.topic);
     cb(null, sub);
+  }
+
+  /** A SUBSCRIBE as it arrived: more than 8 filters fail together; a QoS above 0 is granted as 0. */
+  private onSubscribePacket(link: Link, subs: { topic: string; qos: number }[]): void {
+    const productId = link.productId ?? "";
+    const deviceName = link.deviceName ?? "";
+    const distinct = new Set(subs.map((s) => s.topic)).size;
+    if (distinct > MAX_FILTERS_PER_SUBSCRIBE) {
+      for (const sub of subs) link.oversizedSubscribe.add(sub);
+      this.limit(link, productId, deviceName, "filters-per-subscribe", "SUBACK 0x80 for every filter", `${distinct} filters in one SUBSCRIBE, OneNET allows ${MAX_FILTERS_PER_SUBSCRIBE}`);
+    }
+    for (const sub of subs) {
+      if (sub.qos <= MAX_GRANTED_QOS) continue;
+      this.limit(link, productId, deviceName, "granted-qos", `QoS ${MAX_GRANTED_QOS} granted`, `${sub.topic} asked QoS ${sub.qos}; OneNET delivers at QoS ${MAX_GRANTED_QOS}`);
+      sub.qos = MAX_GRANTED_QOS;
+    }
+  }
+
+  /** One of OneNET's limits reached: named in the log and as an event, with the reaction. */
+  private limit(link: Link | undefined, productId: string, deviceName: string, limit: LimitName, reaction: string, detail: string): void {
+    this.log(`broker: ${deviceName || "?"}: OneNET limit ${limit}: ${reaction} (${detail})`);
+    this.emit({ type: "limit", t: this.wallTime(), ...(link ? { conn: link.id } : {}), productId, deviceName, limit, reaction, detail });
   }
 
   private onSubscribe(client: Client, subs: Subscription[]): void {
@@ -614,13 +720,13 @@ export class OneNetBroker {
       case "property/post":
       case "event/post": {
         if (typeof params !== "object" || params === null || Array.isArray(params)) {
-          reply(2402, "invalid params");
+          reply(2402, FORMAT_ERROR);
           return;
         }
         const entries = Object.entries(params as Record<string, unknown>);
         for (const [, v] of entries) {
           if (typeof v !== "object" || v === null || !("value" in v)) {
-            reply(2402, "invalid params: value wrapper missing");
+            reply(2402, FORMAT_ERROR);
             return;
           }
         }
@@ -636,25 +742,25 @@ export class OneNetBroker {
       case "desired/get": {
         const names = params === undefined ? [] : params;
         if (!Array.isArray(names) || names.some((n) => typeof n !== "string")) {
-          reply(2402, "invalid params");
+          reply(2402, FORMAT_ERROR);
           return;
         }
-        const wanted = names.length === 0 ? Object.keys(state.desired) : (names as string[]);
-        const data: Record<string, { value: unknown; version: number }> = {};
-        for (const n of wanted) {
-          const d = state.desired[n];
-          if (d) data[n] = { value: d.value, version: d.version };
-        }
-        reply(200, "success", data);
+        reply(200, "success", state.desired.get(names as string[]));
         return;
       }
       case "desired/delete": {
-        if (typeof params !== "object" || params === null) {
-          reply(2402, "invalid params");
+        const wanted = desiredDeleteParams(params);
+        if (!wanted) {
+          reply(2402, FORMAT_ERROR);
           return;
         }
-        const names = Array.isArray(params) ? params : Object.keys(params);
-        for (const n of names) if (typeof n === "string") delete state.desired[n];
+        for (const [name, version] of wanted) {
+          const outcome = state.desired.delete(name, version);
+          if (outcome === "absent") continue;
+          const named = version === undefined ? "any version" : `version ${version}`;
+          this.log(`broker: ${state.deviceName}: desired ${name} ${outcome === "deleted" ? `deleted (${named})` : `kept: newer than the ${named} named`}`);
+          this.emit({ type: "desired", t: this.wallTime(), productId: state.productId, deviceName: state.deviceName, action: outcome, name, ...(version !== undefined ? { version } : {}) });
+        }
         reply(200, "success");
         return;
       }
@@ -709,27 +815,41 @@ export class OneNetBroker {
     }
   }
 
-  setProperty(productId: string, deviceName: string, params: Record<string, unknown>): string {
+  /**
+   * The cloud's requests (property/set, property/get, service invoke) go to an online device only: to
+   * an offline one they fail with OneNET's "device not online" and nothing is kept.
+   */
+  private onlineDevice(productId: string, deviceName: string, what: string): DeviceState {
     const state = this.deviceState(productId, deviceName);
-    const id = this.newId();
-    for (const [name, value] of Object.entries(params)) {
-      const prev = state.desired[name];
-      state.desired[name] = { value, version: (prev?.version ?? 0) + 1 };
+    if (state.link?.online !== true || this.down) {
+      this.log(`broker: ${what} to ${deviceName} refused: device not online`);
+      throw new DeviceOfflineError();
     }
+    return state;
+  }
+
+  setProperty(productId: string, deviceName: string, params: Record<string, unknown>): string {
+    const state = this.onlineDevice(productId, deviceName, "property/set");
+    const id = this.newId();
     this.cloudPublish(state, thingPrefix(productId, deviceName) + "property/set", "property/set", id, { id, version: "1.0", params });
     return id;
   }
 
-  setDesired(productId: string, deviceName: string, params: Record<string, unknown>): void {
+  /** Desired values, kept by the platform until the device deletes them; the device may be offline. Returns the versions. */
+  setDesired(productId: string, deviceName: string, params: Record<string, unknown>): Record<string, number> {
     const state = this.deviceState(productId, deviceName);
+    const versions: Record<string, number> = {};
     for (const [name, value] of Object.entries(params)) {
-      const prev = state.desired[name];
-      state.desired[name] = { value, version: (prev?.version ?? 0) + 1 };
+      const version = state.desired.set(name, value);
+      versions[name] = version;
+      this.log(`broker: ${deviceName}: desired ${name}=${JSON.stringify(value)} set (version ${version})`);
+      this.emit({ type: "desired", t: this.wallTime(), productId, deviceName, action: "set", name, version, value });
     }
+    return versions;
   }
 
   getProperty(productId: string, deviceName: string, identifiers: string[]): string {
-    const state = this.deviceState(productId, deviceName);
+    const state = this.onlineDevice(productId, deviceName, "property/get");
     const id = this.newId();
     this.cloudPublish(state, thingPrefix(productId, deviceName) + "property/get", "property/get", id, {
       id,
@@ -741,7 +861,7 @@ export class OneNetBroker {
 
   invokeService(productId: string, deviceName: string, serviceId: string, params: Record<string, unknown>): string {
     if (!/^[^/+#]+$/.test(serviceId)) throw new Error(`invalid service id: ${serviceId}`);
-    const state = this.deviceState(productId, deviceName);
+    const state = this.onlineDevice(productId, deviceName, `service ${serviceId}`);
     const id = this.newId();
     this.cloudPublish(state, thingPrefix(productId, deviceName) + `service/${serviceId}/invoke`, "service/invoke", id, {
       id,
@@ -767,7 +887,7 @@ export class OneNetBroker {
     const k = deviceKey(productId, deviceName);
     let s = this.devices.get(k);
     if (!s) {
-      s = { productId, deviceName, key, link: undefined, reported: {}, desired: {}, logins: [], bannedUntil: -Infinity };
+      s = { productId, deviceName, key, link: undefined, reported: {}, desired: new DesiredStore(), logins: [], bannedUntil: -Infinity };
       this.devices.set(k, s);
     } else if (key !== undefined) {
       s.key = key;
@@ -783,8 +903,8 @@ export class OneNetBroker {
     return { ...(this.devices.get(deviceKey(productId, deviceName))?.reported ?? {}) };
   }
 
-  desired(productId: string, deviceName: string): Record<string, { value: unknown; version: number }> {
-    return { ...(this.devices.get(deviceKey(productId, deviceName))?.desired ?? {}) };
+  desired(productId: string, deviceName: string): Record<string, DesiredValue> {
+    return this.devices.get(deviceKey(productId, deviceName))?.desired.snapshot() ?? {};
   }
 
   subscriptions(productId: string, deviceName: string): string[] {

@@ -6,7 +6,8 @@
 //   thingPrefix(productId, deviceName): string                      "$sys/{pid}/{dev}/thing/"
 //   classifyDevicePublish(topic, productId, deviceName): { kind, serviceId? } | undefined
 //   replyTopicFor(kind, productId, deviceName): string | undefined   (cloud answers to post/desired topics)
-//   subscriptionAllowed(filter, productId, deviceName): boolean
+//   subscriptionAllowed(filter, productId, deviceName): boolean      thing/ and ota/ topics (the SDK
+//                                                                     subscribes thing/# and ota/#)
 //   topicMatches(filter, topic): boolean                              MQTT wildcard match
 export type DevicePublishKind =
   | "property/post"
@@ -15,10 +16,16 @@ export type DevicePublishKind =
   | "desired/delete"
   | "set_reply"
   | "get_reply"
-  | "invoke_reply";
+  | "invoke_reply"
+  | "ota/inform_reply";
 
 export function thingPrefix(productId: string, deviceName: string): string {
   return `$sys/${productId}/${deviceName}/thing/`;
+}
+
+/** OneNET's OTA topics, which its SDK subscribes as ota/# next to thing/#. */
+export function otaPrefix(productId: string, deviceName: string): string {
+  return `$sys/${productId}/${deviceName}/ota/`;
 }
 
 const FIXED: Record<string, DevicePublishKind> = {
@@ -36,6 +43,7 @@ export function classifyDevicePublish(
   productId: string,
   deviceName: string,
 ): { kind: DevicePublishKind; serviceId?: string } | undefined {
+  if (topic === otaPrefix(productId, deviceName) + "inform_reply") return { kind: "ota/inform_reply" };
   const prefix = thingPrefix(productId, deviceName);
   if (!topic.startsWith(prefix)) return undefined;
   const rest = topic.slice(prefix.length);
@@ -78,11 +86,21 @@ const DOWNLINK_TOPICS = [
  * (a misspelt topic is refused, not silently granted); `$sys/{pid}/{dev}/#` and wider are refused.
  */
 export function subscriptionAllowed(filter: string, productId: string, deviceName: string): boolean {
+  const ota = otaPrefix(productId, deviceName);
+  if (filter.startsWith(ota)) return wellFormed(filter.slice(ota.length).split("/")) && topicMatches(filter.slice(ota.length), "inform");
   const prefix = thingPrefix(productId, deviceName);
   if (!filter.startsWith(prefix)) return false;
   const rest = filter.slice(prefix.length);
   if (rest.length === 0) return false;
   const levels = rest.split("/");
+  if (!wellFormed(levels)) return false;
+  // Any service id stands where the samples say "x".
+  const sample = levels[0] === "service" && levels.length > 1 && levels[1] !== "+" && levels[1] !== "#" ? ["service", "x", ...levels.slice(2)].join("/") : rest;
+  return DOWNLINK_TOPICS.some((topic) => topicMatches(sample, topic));
+}
+
+/** `#` only as the last level, `+` only as a whole level. */
+function wellFormed(levels: string[]): boolean {
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i]!;
     if (level === "#") {
@@ -91,9 +109,7 @@ export function subscriptionAllowed(filter: string, productId: string, deviceNam
       return false;
     }
   }
-  // Any service id stands where the samples say "x".
-  const sample = levels[0] === "service" && levels.length > 1 && levels[1] !== "+" && levels[1] !== "#" ? ["service", "x", ...levels.slice(2)].join("/") : rest;
-  return DOWNLINK_TOPICS.some((topic) => topicMatches(sample, topic));
+  return true;
 }
 
 export function topicMatches(filter: string, topic: string): boolean {

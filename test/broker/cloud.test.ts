@@ -1,7 +1,7 @@
 import mqtt from "mqtt";
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { OneNetBroker, type BrokerEvent, type DevicePublishEvent } from "../../host-sim/broker/onenet-broker.js";
+import { DeviceOfflineError, OneNetBroker, type BrokerEvent, type DevicePublishEvent } from "../../host-sim/broker/onenet-broker.js";
 import { DEV, KEY, PID, RawClient, duplexPair, sleep, token } from "./support.js";
 
 const T = `$sys/${PID}/${DEV}/thing/`;
@@ -84,25 +84,26 @@ describe("OneNetBroker subscriptions", () => {
       `$sys/${PID}/${DEV}/thing`,
       T + "property/gev", // misspelt (a bit flipped on the UART): OneNET sends nothing there
     ];
-    c.send({ cmd: "subscribe", messageId: 7, subscriptions: topics.map((topic) => ({ topic, qos: 0 })) });
+    // Two SUBSCRIBEs: OneNET takes at most 8 filters in one.
+    c.send({ cmd: "subscribe", messageId: 7, subscriptions: topics.slice(0, 5).map((topic) => ({ topic, qos: 0 })) });
     const ack = (await c.next("suback")) as { messageId: number; granted: number[] };
     expect(ack.messageId).toBe(7);
-    expect(ack.granted).toEqual([0, 0, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80]);
+    expect(ack.granted).toEqual([0, 0, 0, 0, 0x80]);
+    c.send({ cmd: "subscribe", messageId: 8, subscriptions: topics.slice(5).map((topic) => ({ topic, qos: 0 })) });
+    const ack2 = (await c.next("suback", 3000, (p) => (p as { messageId?: number }).messageId === 8)) as { granted: number[] };
+    expect(ack2.granted).toEqual([0x80, 0x80, 0x80, 0x80, 0x80]);
     const ev = broker!.history.find((e) => e.type === "subscribe");
-    expect(ev).toMatchObject({ topics, granted: [0, 0, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80] });
+    expect(ev).toMatchObject({ topics: topics.slice(0, 5), granted: [0, 0, 0, 0, 0x80] });
     expect(broker!.subscriptions(PID, DEV).sort()).toEqual(topics.slice(0, 4).sort());
   });
 
-  it("grants at most 10 subscriptions per link", async () => {
+  it("grants the SDK's two filters, thing/# and ota/#", async () => {
     const port = await start();
     const c = await RawClient.tcp(port);
     ends.push(() => c.end());
     await c.connectOk();
-    const topics = Array.from({ length: 11 }, (_, i) => `${T}service/s${i}/invoke`);
-    c.send({ cmd: "subscribe", messageId: 1, subscriptions: topics.map((topic) => ({ topic, qos: 0 })) });
-    const ack = (await c.next("suback")) as { granted: number[] };
-    expect(ack.granted.filter((g) => g === 0)).toHaveLength(10);
-    expect(ack.granted.filter((g) => g === 0x80)).toHaveLength(1);
+    c.send({ cmd: "subscribe", messageId: 3, subscriptions: [T + "#", `$sys/${PID}/${DEV}/ota/#`, `$sys/${PID}/${DEV}/ota/nothing`].map((topic) => ({ topic, qos: 0 })) });
+    expect(((await c.next("suback")) as { granted: number[] }).granted).toEqual([0, 0, 0x80]);
   });
 });
 
@@ -126,7 +127,7 @@ describe("OneNetBroker device -> cloud", () => {
     const d = await device(port);
     let reply = d.next("property/post/reply");
     await d.client.publishAsync(T + "property/post", JSON.stringify({ id: "7", version: "1.0", params: { led: true } }), { qos: 0 });
-    expect(await reply).toMatchObject({ id: "7", code: 2402 });
+    expect(await reply).toEqual({ id: "7", code: 2402, msg: "request format error" });
     expect(broker!.reported(PID, DEV)).toEqual({});
     reply = d.next("property/post/reply");
     await d.client.publishAsync(T + "property/post", '{"id":"8", oops', { qos: 0 });
@@ -187,28 +188,60 @@ describe("OneNetBroker cloud -> device", () => {
     expect(sets).toMatchObject([{ delivered: true, id }]);
   });
 
-  it("keeps what the cloud set while the device was offline and returns it on property/desired/get", async () => {
+  it("fails a set, a get and an invoke to an offline device with \"device not online\", keeping nothing", async () => {
+    const lines: string[] = [];
+    broker = new OneNetBroker({ devices: [{ productId: PID, deviceName: DEV, key: KEY }], log: (line) => lines.push(line) });
+    await broker.listen();
+    expect(() => broker!.setProperty(PID, DEV, { led: true })).toThrow(DeviceOfflineError);
+    expect(() => broker!.setProperty(PID, DEV, { led: true })).toThrow("device not online");
+    expect(() => broker!.getProperty(PID, DEV, ["led"])).toThrow(DeviceOfflineError);
+    expect(() => broker!.invokeService(PID, DEV, "blink", {})).toThrow(DeviceOfflineError);
+    // A set does not become a desired value, and nothing went out.
+    expect(broker.desired(PID, DEV)).toEqual({});
+    expect(broker.history.some((e) => e.type === "cloud-publish")).toBe(false);
+    expect(lines).toContain(`broker: property/set to ${DEV} refused: device not online`);
+  });
+
+  it("keeps desired values with versions, returns them on desired/get, deletes them only at their version", async () => {
     const port = await start();
-    const id = broker!.setProperty(PID, DEV, { led: true });
-    expect(broker!.history.find((e) => e.type === "cloud-publish")).toMatchObject({ id, delivered: false });
-    broker!.setProperty(PID, DEV, { led: false });
-    broker!.setProperty(PID, DEV, { led: true, level: 3 });
+    expect(broker!.setDesired(PID, DEV, { led: true })).toEqual({ led: 1 });
+    broker!.setDesired(PID, DEV, { led: false });
+    expect(broker!.setDesired(PID, DEV, { led: true, level: 3 })).toEqual({ led: 3, level: 1 });
     expect(broker!.desired(PID, DEV)).toEqual({ led: { value: true, version: 3 }, level: { value: 3, version: 1 } });
+    expect(broker!.history.filter((e) => e.type === "desired").map((e) => (e as { version?: number }).version)).toEqual([1, 2, 3, 1]);
 
     const d = await device(port);
-    expect(d.messages).toEqual([]); // QoS 0, no stored session: the sets themselves are gone
+    expect(d.messages).toEqual([]); // nothing is pushed: the device asks
     let reply = d.next("property/desired/get/reply");
     await d.client.publishAsync(T + "property/desired/get", JSON.stringify({ id: "11", version: "1.0", params: ["led", "absent"] }), { qos: 0 });
     expect(await reply).toEqual({ id: "11", code: 200, msg: "success", data: { led: { value: true, version: 3 } } });
 
+    // A delete naming an older version keeps the newer value (it was set after the device read it).
     reply = d.next("property/desired/delete/reply");
-    await d.client.publishAsync(T + "property/desired/delete", JSON.stringify({ id: "12", version: "1.0", params: { led: { version: 3 } } }), { qos: 0 });
-    expect(await reply).toMatchObject({ id: "12", code: 200 });
+    await d.client.publishAsync(T + "property/desired/delete", JSON.stringify({ id: "12", version: "1.0", params: { led: { version: 2 } } }), { qos: 0 });
+    expect(await reply).toEqual({ id: "12", code: 200, msg: "success" });
+    expect(broker!.desired(PID, DEV)["led"]).toEqual({ value: true, version: 3 });
+    expect(broker!.history.find((e) => e.type === "desired" && e.action !== "set")).toMatchObject({ action: "kept-newer", name: "led", version: 2 });
+
+    reply = d.next("property/desired/delete/reply");
+    await d.client.publishAsync(T + "property/desired/delete", JSON.stringify({ id: "13", params: { led: { version: 3 } } }), { qos: 1 });
+    expect(await reply).toMatchObject({ id: "13", code: 200 });
     expect(broker!.desired(PID, DEV)).toEqual({ level: { value: 3, version: 1 } });
 
-    reply = d.next("property/desired/get/reply");
-    await d.client.publishAsync(T + "property/desired/get", JSON.stringify({ id: "13", version: "1.0", params: ["led"] }), { qos: 0 });
-    expect(await reply).toEqual({ id: "13", code: 200, msg: "success", data: {} });
+    // No version: deleted whatever it is. Versions go on counting after a delete.
+    reply = d.next("property/desired/delete/reply");
+    await d.client.publishAsync(T + "property/desired/delete", JSON.stringify({ id: "14", params: { level: {} } }), { qos: 0 });
+    expect(await reply).toMatchObject({ id: "14", code: 200 });
+    expect(broker!.desired(PID, DEV)).toEqual({});
+    expect(broker!.setDesired(PID, DEV, { led: false })).toEqual({ led: 4 });
+
+    // Malformed requests: OneNET's 2402 "request format error".
+    for (const params of [["led"], { led: true }, { led: { version: "3" } }]) {
+      reply = d.next("property/desired/delete/reply");
+      await d.client.publishAsync(T + "property/desired/delete", JSON.stringify({ id: "15", params }), { qos: 0 });
+      expect(await reply).toEqual({ id: "15", code: 2402, msg: "request format error" });
+    }
+    expect(broker!.desired(PID, DEV)).toEqual({ led: { value: false, version: 4 } });
   });
 
   it("kick() closes the device's link", async () => {
@@ -272,15 +305,15 @@ describe("OneNetBroker events", () => {
   it("waitFor looks back from a mark and times out", async () => {
     await start();
     const mark = broker!.mark();
-    broker!.setProperty(PID, DEV, { led: true });
-    const e = await broker!.waitFor((x: BrokerEvent) => x.type === "cloud-publish", 100, mark);
-    expect(e.type).toBe("cloud-publish");
+    broker!.setDesired(PID, DEV, { led: true });
+    const e = await broker!.waitFor((x: BrokerEvent) => x.type === "desired", 100, mark);
+    expect(e.type).toBe("desired");
     await expect(broker!.waitFor((x) => x.type === "ban", 50)).rejects.toThrow(/no matching event/);
     const seen: string[] = [];
     const off = broker!.onEvent((x) => seen.push(x.type));
-    broker!.getProperty(PID, DEV, ["led"]);
+    broker!.setDesired(PID, DEV, { led: false });
     off();
-    broker!.getProperty(PID, DEV, ["led"]);
-    expect(seen).toEqual(["cloud-publish"]);
+    broker!.setDesired(PID, DEV, { led: true });
+    expect(seen).toEqual(["desired"]);
   });
 });

@@ -5,19 +5,23 @@ import { DEV, KEY, PID, RawClient, sleep, token } from "./support.js";
 
 let broker: OneNetBroker | undefined;
 const clients: { end(): void }[] = [];
+/** The broker's wall clock: connackCode() moves it 2 s per login, within OneNET's 3 logins per 5 s. */
+let now = Date.UTC(2030, 0, 1);
 afterEach(async () => {
   for (const c of clients.splice(0)) c.end();
   await broker?.close();
   broker = undefined;
 });
 
-async function start(wallTime?: () => number): Promise<number> {
+async function start(log?: (line: string) => void): Promise<number> {
+  now = Date.UTC(2030, 0, 1);
   broker = new OneNetBroker({
     devices: [
       { productId: PID, deviceName: DEV, key: KEY },
       { productId: PID, deviceName: "other", key: "b3RoZXJrZXlvdGhlcmtleW90aGVya2V5b3RoZXJrZXk=" },
     ],
-    ...(wallTime ? { wallTime } : {}),
+    wallTime: () => now,
+    ...(log ? { log } : {}),
   });
   return broker.listen();
 }
@@ -28,7 +32,8 @@ async function raw(port: number): Promise<RawClient> {
   return c;
 }
 
-async function connackCode(port: number, overrides: Record<string, unknown>): Promise<number> {
+async function connackCode(port: number, overrides: Record<string, unknown>, stepMs = 2_000): Promise<number> {
+  now += stepMs;
   const c = await raw(port);
   c.connect(overrides);
   const ack = (await c.next("connack")) as { returnCode: number };
@@ -61,7 +66,7 @@ describe("OneNetBroker CONNECT", () => {
     const port = await start();
     expect(await connackCode(port, {})).toBe(0);
     expect(await connackCode(port, { password: Buffer.from(token({ key: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" })) })).toBe(4);
-    expect(await connackCode(port, { password: Buffer.from(token({ et: Math.floor(Date.now() / 1000) - 1 })) })).toBe(4);
+    expect(await connackCode(port, { password: Buffer.from(token({ et: Math.floor(now / 1000) + 1 })) })).toBe(4);
     // token for another device presented under this client id, and vice versa
     expect(await connackCode(port, { password: Buffer.from(token({ res: `products/${PID}/devices/other` })) })).toBe(4);
     expect(await connackCode(port, { clientId: "other" })).toBe(4);
@@ -83,8 +88,7 @@ describe("OneNetBroker CONNECT", () => {
   });
 
   it("expires tokens by the injected wall time", async () => {
-    let now = Date.UTC(2030, 0, 1);
-    const port = await start(() => now);
+    const port = await start();
     const et = Math.floor(now / 1000) + 60;
     expect(await connackCode(port, { password: Buffer.from(token({ et })) })).toBe(0);
     now += 61_000;
@@ -137,6 +141,7 @@ describe("OneNetBroker CONNECT", () => {
       [{ qos: 1, messageId: 2, topic: "anything/else" }, /may not use/],
     ];
     for (const [pub, reason] of cases) {
+      now += 2_000;
       const c = await raw(port);
       await c.connectOk();
       const mark = broker!.mark();
@@ -150,14 +155,19 @@ describe("OneNetBroker CONNECT", () => {
     expect(broker!.history.some((e) => e.type === "device-publish")).toBe(false);
   });
 
-  it("bans a device for 5 minutes after more than 10 logins in 5 s", async () => {
-    let now = Date.UTC(2030, 0, 1);
-    const port = await start(() => now);
-    for (let i = 0; i < 10; i++) {
-      expect(await connackCode(port, {})).toBe(0);
-      now += 100;
-    }
-    expect(await connackCode(port, {})).toBe(3);
+  it("refuses the 4th login in 5 s with CONNACK 3, naming OneNET's limit; bans for 5 minutes after more than 10", async () => {
+    const lines: string[] = [];
+    const port = await start((line) => lines.push(line));
+    const codes: number[] = [];
+    for (let i = 0; i < 10; i++) codes.push(await connackCode(port, {}, 100));
+    expect(codes).toEqual([0, 0, 0, 3, 3, 3, 3, 3, 3, 3]);
+    const limits = broker!.history.filter((e) => e.type === "limit");
+    expect(limits).toHaveLength(7);
+    expect(limits[0]).toMatchObject({ limit: "login-rate", reaction: "refused with CONNACK 3", deviceName: DEV, detail: "login 4 in 5 s, OneNET allows 3" });
+    expect(lines).toContain(`broker: ${DEV}: OneNET limit login-rate: refused with CONNACK 3 (login 4 in 5 s, OneNET allows 3)`);
+    expect(broker!.history.find((e) => e.type === "connack" && e.returnCode === 3)).toMatchObject({ reason: "login rate: login 4 in 5 s, OneNET allows 3" });
+    expect(broker!.history.some((e) => e.type === "ban")).toBe(false);
+    expect(await connackCode(port, {}, 100)).toBe(3);
     expect(broker!.history.find((e) => e.type === "ban")).toMatchObject({ productId: PID, deviceName: DEV, untilMs: now + 5 * 60_000 });
     now += 4 * 60_000;
     expect(await connackCode(port, {})).toBe(3);
@@ -167,13 +177,14 @@ describe("OneNetBroker CONNECT", () => {
     expect(await connackCode(port, {})).toBe(0);
   });
 
-  it("allows 10 logins in 5 s, and any number spread out", async () => {
-    let now = Date.UTC(2030, 0, 1);
-    const port = await start(() => now);
-    for (let i = 0; i < 30; i++) {
-      expect(await connackCode(port, {})).toBe(0);
-      now += 600;
-    }
+  it("admits 3 logins in 5 s, again once the window has moved on, and any number spread out", async () => {
+    const port = await start();
+    expect([await connackCode(port, {}, 0), await connackCode(port, {}, 1_000), await connackCode(port, {}, 1_000)]).toEqual([0, 0, 0]);
+    expect(await connackCode(port, {}, 2_999)).toBe(3);
+    // A refused attempt counts too: 5 s after it, the window holds only that one.
+    expect(await connackCode(port, {}, 5_000)).toBe(0);
+    now += 10_000;
+    for (let i = 0; i < 30; i++) expect(await connackCode(port, {}, 1_700)).toBe(0);
     expect(broker!.history.some((e) => e.type === "ban")).toBe(false);
   });
 
