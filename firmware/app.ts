@@ -21,8 +21,13 @@
  *   (wrong WiFi password, no such network, OneNET refused the login: a long wait), "needs-config"
  *   (settings this module cannot work with). The device logs it with the cause.
  * - property/get: get_reply with the current state.
- * - After every (re)connect: post the current state and ask property/desired/get, so a set made
- *   while the device was offline is applied rather than silently lost.
+ * - Desired values (what OneNET keeps for a device while it is offline; a property/set to an offline
+ *   device fails instead): after every (re)connect the device posts its state and asks
+ *   property/desired/get once. From the reply it takes the newest version of its property; it
+ *   applies it (and posts the new state) unless a property/set was applied since it came online (the
+ *   set is newer), then deletes it with property/desired/delete naming that version (QoS 1, so a
+ *   lost link cannot leave it behind to undo a later set at the next reconnect; a value set since
+ *   with a newer version is kept by the platform). A reply to any other request is ignored.
  *
  * All buffers are allocated here, once; handling a message allocates nothing. Nothing throws out of
  * a callback: the session catches and reports, and the app reports through the observer and log.
@@ -41,7 +46,9 @@ export type AppEvent =
   | "set-applied" // a property/set switched (or confirmed) the LED
   | "set-rejected" // a property/set was answered with an error; LED untouched
   | "get-answered"
-  | "desired-applied" // a value set while offline was applied after reconnect
+  | "desired-applied" // a desired value was applied after (re)connecting (detail: "on|off version N")
+  | "desired-superseded" // a desired value not applied: a property/set came after it (detail: "version N")
+  | "desired-delete-queued" // property/desired/delete handed to the session (detail: "version N")
   | "post-rejected" // the cloud answered our property/post with a code other than 200
   | "reply-dropped" // a set_reply/get_reply could not be sent (link down or TX full)
   | "post-deferred" // the state post waits for an in-flight slot
@@ -61,6 +68,8 @@ export interface LedDeviceObserver {
 /** After a refused subscription, the session is restarted to subscribe again: first after a minute,
  * doubling up to half an hour (a refusal by mistake heals; a permanent one does not hammer OneNET). */
 const RESUBSCRIBE_FIRST_MS = 60_000;
+/** deleteVersion when no property/desired/delete waits for an in-flight slot. */
+const NO_DELETE = -2;
 const RESUBSCRIBE_MAX_MS = 30 * 60_000;
 
 /** The device is its session's handler (MqttClientHandler): the client calls it directly. */
@@ -82,9 +91,16 @@ export class LedDevice implements MqttClientHandler {
   private readonly setReplyTopic: TopicBytes;
   private readonly getReplyTopic: TopicBytes;
   private readonly desiredGetTopic: TopicBytes;
+  private readonly desiredDeleteTopic: TopicBytes;
   private readonly invokeReplyTopic: TopicBytes;
   private ledOn = false;
   private postPending = false;
+  /** The id of this session's property/desired/get until its reply is handled; 0: none awaited. */
+  private desiredGetId = 0;
+  /** A property/set was applied in this session: any desired value fetched now is older than it. */
+  private setThisSession = false;
+  /** The desired version still to delete (every in-flight slot was busy); -2: none. */
+  private deleteVersion = NO_DELETE;
   /** A thing topic was refused (SUBACK 0x80) in this session: without it the device is deaf to part of the cloud. */
   private refusedThisSession = false;
   private resubscribeDelayMs = RESUBSCRIBE_FIRST_MS;
@@ -109,6 +125,7 @@ export class LedDevice implements MqttClientHandler {
     this.setReplyTopic = this.topicBytes("property/set_reply");
     this.getReplyTopic = this.topicBytes("property/get_reply");
     this.desiredGetTopic = this.topicBytes("property/desired/get");
+    this.desiredDeleteTopic = this.topicBytes("property/desired/delete");
     // Service ids vary; the reply topic is rebuilt in this one buffer for each invoke.
     this.invokeReplyTopic = { bytes: new Uint8Array(this.topics.maxLength(64)), offset: 0, length: 0 };
 
@@ -196,6 +213,7 @@ export class LedDevice implements MqttClientHandler {
   }
 
   onPublishAcked(): void {
+    if (this.deleteVersion !== NO_DELETE) this.deleteDesired(this.deleteVersion);
     if (this.postPending) this.postState();
   }
 
@@ -239,15 +257,14 @@ export class LedDevice implements MqttClientHandler {
     }
     this.board.log("info", "online");
     this.observer.online?.();
+    this.setThisSession = false;
     this.postState();
-    const length = this.buildDesiredGet();
-    if (length > 0) this.client.publish(this.desiredGetTopic, this.out, 0, length, 0);
-  }
-
-  private buildDesiredGet(): number {
-    this.json.beginDesiredGet(this.out, 0, this.ids.next());
+    // Once per session: the values the cloud wants, kept while the device was away.
+    const id = this.ids.next();
+    this.json.beginDesiredGet(this.out, 0, id);
     this.json.addIdentifier(this.identifier);
-    return this.json.end();
+    const length = this.json.end();
+    this.desiredGetId = length > 0 && this.client.publish(this.desiredGetTopic, this.out, 0, length, 0) === "sent" ? id : 0;
   }
 
   /** Posts the LED state at QoS 1; when every in-flight slot is busy, posts once one frees up. */
@@ -309,6 +326,7 @@ export class LedDevice implements MqttClientHandler {
     }
     const value = schema.given(0) ? schema.bool(0) : this.ledOn;
     this.setLed(value);
+    this.setThisSession = true;
     this.sendReply(this.setReplyTopic, this.json.reply(this.out, 0, buffer, parser.idOffset, parser.idLength, 200, "success"));
     if (this.observer.app) this.report("set-applied", `${this.idText(buffer)} ${value ? "on" : "off"}`);
     this.postState();
@@ -337,20 +355,48 @@ export class LedDevice implements MqttClientHandler {
 
   private onDesired(buffer: Uint8Array, offset: number, length: number): void {
     const parser = this.parser;
-    if (parser.parse("property/desired/get/reply", buffer, offset, length) !== "ok" || parser.code !== 200) return;
+    if (this.desiredGetId === 0) return;
+    if (parser.parse("property/desired/get/reply", buffer, offset, length) !== "ok" || !parser.idEquals(this.desiredGetId)) return;
+    this.desiredGetId = 0;
+    if (parser.code !== 200) return;
+    // The newest version of our property (a reply names each property once; should it not, the newest wins).
+    let found = false;
+    let value = false;
+    let version = -1;
     parser.rewind();
     while (parser.next()) {
-      if (!parser.keyIs(this.identifier)) continue;
-      if (!parser.unwrapValue() && parser.valueKind === "object") continue;
+      if (!parser.keyIs(this.identifier) || !parser.unwrapValue()) continue;
       if (parser.valueKind !== "true" && parser.valueKind !== "false") continue;
-      const value = parser.valueKind === "true";
-      if (value !== this.ledOn) {
-        this.setLed(value);
-        this.report("desired-applied", value ? "on" : "off");
-        this.postState();
-      }
-      return;
+      if (found && parser.valueVersion <= version) continue;
+      found = true;
+      value = parser.valueKind === "true";
+      version = parser.valueVersion;
     }
+    if (!found) return;
+    if (this.setThisSession) {
+      // The console set the LED after this device came online: that set is newer than anything the
+      // platform kept while it was away.
+      if (this.observer.app) this.report("desired-superseded", `version ${version}`);
+    } else {
+      const changed = value !== this.ledOn;
+      this.setLed(value);
+      if (this.observer.app) this.report("desired-applied", `${value ? "on" : "off"} version ${version}`);
+      if (changed) this.postState();
+    }
+    this.deleteDesired(version);
+  }
+
+  /** property/desired/delete of `version` (-1: any) at QoS 1; when every slot is busy, once one frees up. */
+  private deleteDesired(version: number): void {
+    const id = this.ids.next();
+    this.json.beginDesiredDelete(this.out, 0, id);
+    this.json.addDesiredVersion(this.identifier, version);
+    const length = this.json.end();
+    const result = length > 0 ? this.client.publish(this.desiredDeleteTopic, this.out, 0, length, 1) : "invalid";
+    this.deleteVersion = result === "inflight-full" ? version : NO_DELETE;
+    if (result === "sent" || result === "queued") {
+      if (this.observer.app) this.report("desired-delete-queued", `version ${version}`);
+    } else if (result !== "inflight-full") this.board.log("error", `property/desired/delete not accepted: ${result}`);
   }
 
   private onInvoke(buffer: Uint8Array, offset: number, length: number): void {

@@ -1,13 +1,21 @@
 /*
- * The cloud side of the simulator: what the OneNET console does to a device (set a property, read
- * it) and what it sees coming back (set_reply, get_reply, property/post).
+ * The cloud side of the simulator: what the OneNET console does to a device (set a property, set a
+ * desired value, read it) and what it sees coming back (set_reply, get_reply, property/post, ...).
  *
- * - EmbeddedCloud: our OneNET-compatible broker's own cloud API (host-sim/broker).
+ * - EmbeddedCloud: our OneNET-compatible broker's own cloud API (host-sim/broker). A set or get to a
+ *   device that is not online fails with OneNET's "device not online" (DeviceOfflineError); a desired
+ *   value is kept by the broker, online or not.
  * - MqttCloud: any other MQTT broker (Mosquitto, say), through the npm `mqtt` client: it publishes
- *   property/set and property/get on the device's topics and watches `$sys/{pid}/{dev}/thing/#`.
+ *   property/set and property/get on the device's topics and watches `$sys/{pid}/{dev}/thing/#`. A
+ *   plain MQTT broker keeps no desired values: setDesired fails with NoDesiredStoreError.
  */
 import mqtt from "mqtt";
 import type { OneNetBroker } from "./broker/onenet-broker.js";
+
+export { DeviceOfflineError } from "./broker/onenet-broker.js";
+
+/** Why a set to an offline device failed, and what to do instead (the console and the dashboard say it). */
+export const OFFLINE_HINT = 'OneNET delivers a set only to an online device; a desired value ("set desired on|off") is kept and applied when it is back';
 
 export interface DeviceMessage {
   /** "set_reply" | "get_reply" | "property/post" | "desired/get" | "invoke_reply" | ... */
@@ -22,6 +30,8 @@ export interface CloudSide {
   setProperty(params: Record<string, unknown>): Promise<string>;
   /** Sends property/get; returns the message id. */
   getProperty(identifiers: string[]): Promise<string>;
+  /** Sets desired values (kept until the device deletes them; nothing is sent); returns their versions. */
+  setDesired(params: Record<string, unknown>): Promise<Record<string, number>>;
   /** Every message the device publishes. Returns an unsubscribe function. */
   onDeviceMessage(listener: (message: DeviceMessage) => void): () => void;
   close(): Promise<void>;
@@ -32,6 +42,14 @@ export interface CloudLogin {
   username?: string;
   password?: string;
   clientId?: string;
+}
+
+/** setDesired on a broker that keeps no desired values (they are OneNET's platform's, not MQTT's). */
+export class NoDesiredStoreError extends Error {
+  override name = "NoDesiredStoreError";
+  constructor() {
+    super("this broker keeps no desired values (OneNET's platform does; a plain MQTT broker has nowhere to keep them)");
+  }
 }
 
 /** The cloud console could not log in: the message is for the user as it is. */
@@ -82,6 +100,10 @@ export class EmbeddedCloud implements CloudSide {
     return this.broker.getProperty(this.productId, this.deviceName, identifiers);
   }
 
+  async setDesired(params: Record<string, unknown>): Promise<Record<string, number>> {
+    return this.broker.setDesired(this.productId, this.deviceName, params);
+  }
+
   onDeviceMessage(listener: (message: DeviceMessage) => void): () => void {
     return this.broker.onEvent((event) => {
       if (event.type !== "device-publish" || event.deviceName !== this.deviceName || event.productId !== this.productId) return;
@@ -97,6 +119,7 @@ const DEVICE_KINDS: Record<string, string> = {
   "property/post": "property/post",
   "event/post": "event/post",
   "property/desired/get": "desired/get",
+  "property/desired/delete": "desired/delete",
   "property/set_reply": "set_reply",
   "property/get_reply": "get_reply",
 };
@@ -176,6 +199,10 @@ export class MqttCloud implements CloudSide {
     const id = this.id();
     await this.client.publishAsync(`${this.prefix}property/set`, JSON.stringify({ id, version: "1.0", params }), { qos: 0 });
     return id;
+  }
+
+  async setDesired(): Promise<Record<string, number>> {
+    throw new NoDesiredStoreError();
   }
 
   async getProperty(identifiers: string[]): Promise<string> {

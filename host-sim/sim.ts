@@ -5,7 +5,8 @@
  *   const sim = await Simulation.create({ ...options, onEvent });   // or create(options, xsDevice()): the firmware in XS
  *   sim.start();                              // power on: module boots, firmware starts
  *   await sim.runUntil(() => sim.online, 60_000);   // virtual mode: advance board time
- *   const id = await sim.setLed(true);        // the cloud sends property/set
+ *   const id = await sim.setLed(true);        // the cloud sends property/set (DeviceOfflineError: not online)
+ *   await sim.setLedDesired(true);            // a desired value the device fetches when (re)connecting
  *   sim.wifiDrop(); sim.tcpClose(); sim.resetModule(); await sim.brokerRestart();
  *   await sim.close();
  *
@@ -85,6 +86,11 @@ export interface SimulationOptions {
   productId?: string;
   deviceName?: string;
   key?: string;
+  /**
+   * The product's access key: the embedded broker also accepts tokens signed with it (the firmware
+   * signs with it when `config` says keyKind "product" and gives it as `key`).
+   */
+  productKey?: string;
   ssid?: string;
   password?: string;
   keepaliveS?: number;
@@ -307,7 +313,11 @@ export class Simulation<D extends SimDevice = LedDevice> {
         const wall = clock.wallTime();
         return wall >= 0 ? wall : Date.now();
       };
-      broker = new OneNetBroker({ devices: [{ productId, deviceName, key }], wallTime: brokerTime });
+      broker = new OneNetBroker({
+        devices: [{ productId, deviceName, key }],
+        ...(options.productKey !== undefined ? { productKeys: { [productId]: options.productKey } } : {}),
+        wallTime: brokerTime,
+      });
       await broker.ready();
       const memory = new MemoryNetwork();
       const b = broker;
@@ -382,6 +392,12 @@ export class Simulation<D extends SimDevice = LedDevice> {
     const reported = this.broker?.reported(this.config.onenet.productId, this.config.onenet.deviceName)[this.config.led.identifier];
     const current = reported ? reported.value === true : this.ledOn;
     return this.setLed(!current);
+  }
+
+  /** A desired value for the LED (the platform keeps it; the device applies it when it next comes online). Returns its version. */
+  async setLedDesired(on: boolean): Promise<number> {
+    const identifier = this.config.led.identifier;
+    return (await this.console().setDesired({ [identifier]: on }))[identifier]!;
   }
 
   async getLed(): Promise<string> {

@@ -15,6 +15,8 @@ const T_CODE = utf8Bytes(',"code":');
 const T_MSG = utf8Bytes(',"msg":');
 const T_OK_DATA = utf8Bytes(',"code":200,"msg":"success","data":{');
 const T_VALUE = utf8Bytes('{"value":');
+const T_VERSION = utf8Bytes('{"version":');
+const T_EMPTY = utf8Bytes("{}");
 const T_EVENT_VALUE = utf8Bytes(':{"value":{');
 const T_TIME = utf8Bytes(',"time":');
 const T_TRUE = utf8Bytes("true");
@@ -41,6 +43,8 @@ const MODE_WRAPPED = 1;
 const MODE_RAW = 2;
 /** params of desired/get: "id" */
 const MODE_LIST = 3;
+/** params of desired/delete: "id":{"version":n} */
+const MODE_DELETE = 4;
 
 export class OneJsonBuilder {
   private readonly texts = new TextCache(TEXT_CACHE_SIZE, jsonStringBytes);
@@ -194,8 +198,34 @@ export class OneJsonBuilder {
     this.mode = MODE_LIST;
   }
 
+  /** {"id":"7","version":"1.0","params":{ ... }} of property/desired/delete: then addDesiredVersion(). */
+  beginDesiredDelete(out: Uint8Array, offset: number, id: number): void {
+    this.open(out, offset);
+    this.id(id);
+    this.byte(0x7b);
+    this.mode = MODE_DELETE;
+  }
+
+  /** "led":{"version":3} (the delete is conditional on it), or "led":{} for any version when `version` < 0. */
+  addDesiredVersion(identifier: string, version: number): void {
+    if (this.mode !== MODE_DELETE) {
+      if (this.status === 0) this.status = ONEJSON_BAD_VALUE;
+      return;
+    }
+    if (this.members++ > 0) this.byte(0x2c);
+    this.quoted(identifier);
+    this.byte(0x3a);
+    if (version < 0) {
+      this.raw(T_EMPTY);
+      return;
+    }
+    this.raw(T_VERSION);
+    this.number(version);
+    this.byte(0x7d);
+  }
+
   private member(identifier: string): void {
-    if (this.mode === MODE_NONE || this.mode === MODE_LIST) {
+    if (this.mode === MODE_NONE || this.mode === MODE_LIST || this.mode === MODE_DELETE) {
       if (this.status === 0) this.status = ONEJSON_BAD_VALUE;
       return;
     }

@@ -27,6 +27,7 @@ const K_DATA = utf8Bytes("data");
 const K_CODE = utf8Bytes("code");
 const K_MSG = utf8Bytes("msg");
 const K_VALUE = utf8Bytes("value");
+const K_VERSION = utf8Bytes("version");
 
 export type OneJsonError =
   | "ok"
@@ -136,6 +137,8 @@ export class OneJsonParser implements MemberVisitor {
   valueKind: JsonValueKind = "null";
   valueOffset = 0;
   valueLength = 0;
+  /** The "version" unwrapValue() found next to the value (desired/get/reply); -1 when none. */
+  valueVersion = -1;
   badKeyOffset = 0;
   badKeyLength = 0;
   private cursor = 0;
@@ -208,7 +211,7 @@ export class OneJsonParser implements MemberVisitor {
       const after = s.scanValue(p, 0);
       return after >= 0 && s.skipWs(after) === end ? "not-object" : s.error;
     }
-    const wantsData = kind === "property/post/reply" || kind === "event/post/reply" || kind === "property/desired/get/reply";
+    const wantsData = kind === "property/post/reply" || kind === "event/post/reply" || kind === "property/desired/get/reply" || kind === "property/desired/delete/reply";
     let seen = 0;
     p = s.skipWs(p + 1);
     if (p < end && buf[p] === 0x7d) return s.skipWs(p + 1) === end ? "ok" : "malformed";
@@ -341,8 +344,12 @@ export class OneJsonParser implements MemberVisitor {
     return this.valueKind === "number" ? numberAt(this.buf, this.valueOffset, this.valueOffset + this.valueLength) : Number.NaN;
   }
 
-  /** When the current value is an object holding "value" (desired/get/reply), makes that the current value. */
+  /**
+   * When the current value is an object holding "value" (desired/get/reply's {"value":v,"version":n}),
+   * makes that the current value, and its "version" valueVersion (-1 when absent or not a whole number).
+   */
   unwrapValue(): boolean {
+    this.valueVersion = -1;
     if (this.valueKind !== "object") return false;
     const s = this.scan;
     const buf = this.buf;
@@ -350,23 +357,34 @@ export class OneJsonParser implements MemberVisitor {
     s.attach(buf, end);
     let p = s.skipWs(this.valueOffset + 1);
     let found = false;
+    let kind: JsonValueKind = "null";
+    let offset = 0;
+    let length = 0;
     while (p < end) {
       const after = s.scanString(p);
       if (after < 0) break;
       const isValue = equalsBytes(buf, p + 1, after - 2 - p, K_VALUE);
+      const isVersion = !isValue && equalsBytes(buf, p + 1, after - 2 - p, K_VERSION);
       p = s.skipWs(s.skipWs(after) + 1);
       p = s.scanValue(p, 1);
       if (p < 0) break;
       if (isValue) {
-        this.valueKind = s.kind;
-        this.valueOffset = s.start;
-        this.valueLength = s.valueEnd - s.start;
+        kind = s.kind;
+        offset = s.start;
+        length = s.valueEnd - s.start;
         found = true;
-        break;
+      } else if (isVersion && s.kind === "number") {
+        const v = numberAt(buf, s.start, s.valueEnd);
+        this.valueVersion = Number.isInteger(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER ? v : -1;
       }
       p = s.skipWs(p);
       if (p < end && buf[p] === 0x2c) p = s.skipWs(p + 1);
     }
+    if (found) {
+      this.valueKind = kind;
+      this.valueOffset = offset;
+      this.valueLength = length;
+    } else this.valueVersion = -1;
     s.attach(buf, this.containerEnd);
     return found;
   }

@@ -11,7 +11,9 @@
  *   beginGetReply(out, offset, idBuf, idOffset, idLength)      {"id":"<echo>","code":200,"msg":"success","data":{...}}
  *   beginInvokeReply(out, offset, idBuf, idOffset, idLength)   same shape, for service/{id}/invoke_reply
  *   beginDesiredGet(out, offset, id)             {"id":"7","version":"1.0","params":["led",...]}
+ *   beginDesiredDelete(out, offset, id)          {"id":"7","version":"1.0","params":{"led":{"version":3},...}}
  *   addBoolean(identifier, v) / addNumber(identifier, v) / addString(identifier, v) / addIdentifier(identifier)
+ *   addDesiredVersion(identifier, version)       (desired/delete; version < 0: "led":{}, any version)
  *   end(): number
  *   reply(out, offset, idBuf, idOffset, idLength, code, msg)   {"id":"<echo>","code":200,"msg":"success"}
  *                                                (set_reply, and every error reply)
@@ -31,7 +33,8 @@
  * then iterate the params (object members, or array elements for property/get):
  *   rewind(); while (next()) { keyOffset/keyLength, valueKind, valueOffset/valueLength }
  *   keyIs(name) (raw bytes compared; names cached as bytes, as in the builder),
- *   valueNumber(), unwrapValue() (desired/get/reply's {"value":..}),
+ *   valueNumber(), unwrapValue() (desired/get/reply's {"value":..,"version":n}: the value becomes current,
+ *   the version goes to valueVersion, -1 when absent or not a whole number),
  *   idEquals(n), checkParams(model) -> "ok" | "unknown-identifier" | "bad-value" (sets badKey*)
  * or read a property/set in one pass against the properties a device accepts:
  *   const schema = new PropertySchema([{ identifier: "led", type: "bool" }]);   once

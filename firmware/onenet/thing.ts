@@ -29,6 +29,8 @@ export type FixedThingTopic =
   | "event/post/reply"
   | "property/desired/get"
   | "property/desired/get/reply"
+  | "property/desired/delete"
+  | "property/desired/delete/reply"
   | "property/set"
   | "property/set_reply"
   | "property/get"
@@ -37,7 +39,14 @@ export type ServiceThingTopic = "service/invoke" | "service/invoke_reply";
 export type ThingTopicKind = FixedThingTopic | ServiceThingTopic | "unknown";
 
 /** The kinds a device receives (the matcher's useful answers). */
-export type IncomingThingTopic = "property/post/reply" | "event/post/reply" | "property/desired/get/reply" | "property/set" | "property/get" | "service/invoke";
+export type IncomingThingTopic =
+  | "property/post/reply"
+  | "event/post/reply"
+  | "property/desired/get/reply"
+  | "property/desired/delete/reply"
+  | "property/set"
+  | "property/get"
+  | "service/invoke";
 
 export const THING_TOPIC_NO_ROOM = -1;
 export const THING_TOPIC_BAD_SERVICE_ID = -2;
@@ -53,6 +62,8 @@ export const FIXED_THING_TOPICS: readonly FixedThingTopic[] = Object.freeze([
   "event/post/reply",
   "property/desired/get",
   "property/desired/get/reply",
+  "property/desired/delete",
+  "property/desired/delete/reply",
   "property/set",
   "property/set_reply",
   "property/get",
@@ -63,7 +74,7 @@ const SUFFIXES: readonly Uint8Array[] = Object.freeze(FIXED_THING_TOPICS.map(utf
 const SERVICE = utf8Bytes("service/");
 const INVOKE = utf8Bytes("/invoke");
 const INVOKE_REPLY = utf8Bytes("/invoke_reply");
-const LONGEST_FIXED = utf8Bytes("property/desired/get/reply").length;
+const LONGEST_FIXED = utf8Bytes("property/desired/delete/reply").length;
 
 function suffixOf(kind: FixedThingTopic): Uint8Array | null {
   for (let k = 0; k < FIXED_THING_TOPICS.length; k++) if (FIXED_THING_TOPICS[k] === kind) return SUFFIXES[k];

@@ -112,11 +112,12 @@ describe("the board on OneNET through the emulated ESP8266", () => {
     expect(s.ledOn).toBe(true);
   });
 
-  it("applies a set sent while it was offline, through property/desired/get after reconnecting", async () => {
+  it("applies a desired value set while it was offline, through property/desired/get after reconnecting", async () => {
     const s = await online();
     s.wifiDrop(20_000);
-    expect(await s.runUntil(() => !s.online, 60_000)).toBe(true);
-    await s.setLed(true); // lost on the wire (QoS 0, device offline); OneNET keeps it as desired
+    expect(await s.runUntil(() => !s.online && !s.broker!.isOnline("L14FCC38pq", "test1"), 60_000)).toBe(true);
+    await expect(s.setLed(true)).rejects.toThrow("device not online"); // OneNET keeps no set for an offline device
+    await s.setLedDesired(true); // but it keeps a desired value
     expect(s.ledOn).toBe(false);
     expect(await s.runUntil(() => s.online && s.ledOn, 180_000)).toBe(true);
     await s.runFor(2_000);

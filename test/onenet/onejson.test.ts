@@ -83,6 +83,31 @@ describe("OneJsonBuilder", () => {
     expect(text(out, 0, n)).toBe('{"id":"9999999999999","version":"1.0","params":["led","brightness"]}');
   });
 
+  it("property/desired/delete: each identifier with the version it names, or {} for any", () => {
+    b.beginDesiredDelete(out, 0, 12);
+    b.addDesiredVersion("led", 3);
+    b.addDesiredVersion("brightness", -1);
+    let n = b.end();
+    expect(text(out, 0, n)).toBe('{"id":"12","version":"1.0","params":{"led":{"version":3},"brightness":{}}}');
+    expect(JSON.parse(text(out, 0, n))).toEqual({ id: "12", version: "1.0", params: { led: { version: 3 }, brightness: {} } });
+    b.beginDesiredDelete(out, 0, 1);
+    b.addDesiredVersion("led", 9_007_199_254_740_991);
+    n = b.end();
+    expect(text(out, 0, n)).toBe('{"id":"1","version":"1.0","params":{"led":{"version":9007199254740991}}}');
+    // Only desired/delete takes versions, and it takes nothing else.
+    b.beginDesiredDelete(out, 0, 1);
+    b.addBoolean("led", true);
+    expect(b.end()).toBe(ONEJSON_BAD_VALUE);
+    b.beginPropertyPost(out, 0, 1, -1);
+    b.addDesiredVersion("led", 1);
+    expect(b.end()).toBe(ONEJSON_BAD_VALUE);
+    for (let size = 0; size < 40; size++) {
+      b.beginDesiredDelete(out.subarray(0, size), 0, 12);
+      b.addDesiredVersion("led", 3);
+      expect(b.end()).toBe(ONEJSON_NO_ROOM);
+    }
+  });
+
   it("returns ONEJSON_NO_ROOM for every buffer too small, and never writes past it", () => {
     const write = (buf: Uint8Array) => {
       b.beginPropertyPost(buf, 0, 77, 1524448722123);
@@ -325,11 +350,32 @@ describe("OneJsonParser", () => {
     expect(p.keyIs("led")).toBe(true);
     expect(p.unwrapValue()).toBe(true);
     expect(p.valueKind).toBe("true");
+    expect(p.valueVersion).toBe(4);
     expect(p.next()).toBe(true);
     expect(p.keyIs("brightness")).toBe(true);
     expect(p.unwrapValue()).toBe(true);
     expect(p.valueNumber()).toBe(50);
+    expect(p.valueVersion).toBe(-1); // no version: OneNET's docs make it optional
     expect(p.next()).toBe(false);
+    // The version before or after the value, and versions that are no whole number.
+    for (const [member, version] of [
+      ['{"value":false,"version":12}', 12],
+      ['{"version":0,"value":false}', 0],
+      ['{"value":false,"version":1.5}', -1],
+      ['{"value":false,"version":"3"}', -1],
+      ['{"value":false,"version":-2}', -1],
+    ] as const) {
+      expect(parse("property/desired/get/reply", `{"id":"3","code":200,"data":{"led":${member}}}`)).toBe("ok");
+      p.rewind();
+      expect(p.next()).toBe(true);
+      expect(p.unwrapValue()).toBe(true);
+      expect([p.valueKind, p.valueVersion]).toEqual(["false", version]);
+    }
+    expect(parse("property/desired/get/reply", '{"id":"3","code":200,"data":{"led":{"version":3}}}')).toBe("ok");
+    p.rewind();
+    expect(p.next()).toBe(true);
+    expect(p.unwrapValue()).toBe(false);
+    expect(p.valueVersion).toBe(-1);
     expect(parse("property/desired/get/reply", '{"id":"3","code":200,"msg":"success","data":{}}')).toBe("ok");
     expect(params()).toEqual([]);
     expect(parse("property/desired/get/reply", '{"id":"3","code":200,"data":[1]}')).toBe("bad-params");

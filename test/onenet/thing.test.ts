@@ -17,6 +17,8 @@ describe("ThingTopics builders", () => {
     ["event/post/reply", `${P}event/post/reply`],
     ["property/desired/get", `${P}property/desired/get`],
     ["property/desired/get/reply", `${P}property/desired/get/reply`],
+    ["property/desired/delete", `${P}property/desired/delete`],
+    ["property/desired/delete/reply", `${P}property/desired/delete/reply`],
     ["property/set", `${P}property/set`],
     ["property/set_reply", `${P}property/set_reply`],
     ["property/get", `${P}property/get`],

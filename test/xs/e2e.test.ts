@@ -152,13 +152,16 @@ describe("the LED firmware inside XS, end to end", () => {
     expect(s.ledOn).toBe(true);
   });
 
-  it("applies a set sent while offline, through property/desired/get after reconnecting", async () => {
+  it("applies a desired value set while offline, through property/desired/get after reconnecting, and deletes it", async () => {
     const s = await boot();
     s.wifiDrop(20_000);
     expect(await s.runUntil(() => !s.online, 60_000)).toBe(true);
-    await s.setLed(true);
+    await s.setLedDesired(true);
     expect(s.ledOn).toBe(false);
     expect(await s.runUntil(() => s.online && s.ledOn, 180_000)).toBe(true);
+    expect(await s.runUntil(() => Object.keys(s.broker!.desired("L14FCC38pq", "test1")).length === 0, 10_000), "deleted at its version").toBe(true);
+    const deleted = s.broker!.history.find((e) => e.type === "device-publish" && e.kind === "desired/delete");
+    expect(deleted).toMatchObject({ qos: 1, json: { params: { led: { version: 1 } } } });
   });
 
   const faults: [string, (s: Simulation<SimDevice>) => Promise<void> | void][] = [
