@@ -1,14 +1,21 @@
 /*
  * The interactive console of `onenet-led run`: a prompt on a terminal, commands typed in any case,
- * cloud commands held while the device is offline, and printing that never tears the line being
- * typed.
+ * and printing that never tears the line being typed.
  *
  *   const out = new ConsoleOutput(stream);            // print(line): above the prompt when there is one
  *   const console = startConsole(target, out, quit);  // reads stdin; console.close()
  *
+ * The cloud commands are OneNET's console's two ways to switch the LED:
+ *   set on | set off (on | off)   property/set: to an online device only; offline it fails the way
+ *                                 OneNET says ("device not online") and nothing is kept
+ *   set desired on | off          a desired value: the platform keeps it, online or not; the device
+ *                                 fetches it when it (re)connects, applies it and deletes it
+ *   toggle, get                   property/set of the other state; property/get
+ *
  * Without a terminal (stdin a pipe or a file) there is no prompt and lines are read as they come.
  */
 import readline from "node:readline";
+import { DeviceOfflineError, OFFLINE_HINT } from "../cloud.js";
 
 /** What the console drives: the simulator, or the firmware on a real module. */
 export interface ConsoleTarget {
@@ -16,18 +23,31 @@ export interface ConsoleTarget {
   readonly online: boolean;
   readonly link: Record<string, string>;
   /** The cloud's commands; absent when the broker admits only the device. */
-  cloud?: { set(on: boolean): Promise<string>; toggle(): Promise<string>; get(): Promise<string> };
+  cloud?: {
+    set(on: boolean): Promise<string>;
+    toggle(): Promise<string>;
+    get(): Promise<string>;
+    /** A desired value; resolves to its version (rejects on a broker that keeps none). */
+    setDesired(on: boolean): Promise<number>;
+  };
   /** Why there is no cloud console (printed by help and by the cloud commands). */
   noCloud?: string;
   faults?: Record<string, () => void | Promise<void>>;
-  /** Calls `listener` each time the device comes online; returns an unsubscribe function. */
-  onOnline(listener: () => void): () => void;
 }
 
-const CLOUD_COMMANDS = ["on", "off", "toggle", "get"] as const;
-type CloudCommand = (typeof CLOUD_COMMANDS)[number];
-/** Commands typed while offline, kept for when the device is back (the oldest go first). */
-const QUEUE_MAX = 16;
+type CloudCommand = { kind: "set"; on: boolean } | { kind: "desired"; on: boolean } | { kind: "toggle" } | { kind: "get" };
+/** Every spelling of a cloud command (typed in any case, spaces squeezed). */
+const CLOUD_COMMANDS: Record<string, CloudCommand> = {
+  "set on": { kind: "set", on: true },
+  "set off": { kind: "set", on: false },
+  on: { kind: "set", on: true },
+  off: { kind: "set", on: false },
+  "set desired on": { kind: "desired", on: true },
+  "set desired off": { kind: "desired", on: false },
+  toggle: { kind: "toggle" },
+  get: { kind: "get" },
+};
+const CLOUD_HELP = ["set on|off (or on|off)", "set desired on|off", "toggle", "get"];
 
 /** Where the console's lines go: a stream shared with the prompt, and a broken pipe tolerated. */
 export class ConsoleOutput {
@@ -77,7 +97,6 @@ export interface Console {
 export function startConsole(target: ConsoleTarget, out: ConsoleOutput, quit: (reason: string) => void): Console {
   const terminal = process.stdin.isTTY === true;
   const rl = readline.createInterface({ input: process.stdin, output: out.stream, terminal });
-  const queue: CloudCommand[] = [];
   if (terminal) {
     rl.setPrompt(target.cloud ? "onenet-led> " : "onenet-led (device only)> ");
     out.attach(rl);
@@ -86,28 +105,25 @@ export function startConsole(target: ConsoleTarget, out: ConsoleOutput, quit: (r
     rl.on("SIGINT", () => quit("Ctrl-C"));
   }
   const fail = (error: unknown) => out.print(`error: ${error instanceof Error ? error.message : String(error)}`);
-  const send = async (command: CloudCommand, queued: boolean): Promise<void> => {
+  const send = async (command: CloudCommand): Promise<void> => {
     const cloud = target.cloud!;
-    const note = queued ? " (typed while offline)" : "";
-    switch (command) {
-      case "on":
-      case "off":
-        out.print(`cloud: property/set led=${command === "on"} sent${note} (id ${await cloud.set(command === "on")})`);
-        return;
-      case "toggle":
-        out.print(`cloud: property/set toggle sent${note} (id ${await cloud.toggle()})`);
-        return;
-      case "get":
-        out.print(`cloud: property/get led sent${note} (id ${await cloud.get()})`);
-        return;
+    const what =
+      command.kind === "set" ? `property/set led=${command.on}` : command.kind === "toggle" ? "property/set toggle" : command.kind === "get" ? "property/get led" : `desired led=${command.on}`;
+    if (command.kind === "desired") {
+      const version = await cloud.setDesired(command.on);
+      out.print(`cloud: ${what} set (version ${version}): the device applies it when it next comes online, then deletes it`);
+      return;
+    }
+    try {
+      // The device's own view first (an external broker cannot tell); the embedded one checks again.
+      if (!target.online) throw new DeviceOfflineError();
+      const id = await (command.kind === "set" ? cloud.set(command.on) : command.kind === "toggle" ? cloud.toggle() : cloud.get());
+      out.print(`cloud: ${what} sent (id ${id})`);
+    } catch (error) {
+      if (!(error instanceof DeviceOfflineError)) throw error;
+      out.print(`cloud: ${what} failed: device not online (${command.kind === "get" ? "OneNET reads a property only from an online device" : OFFLINE_HINT})`);
     }
   };
-  const offOnline = target.onOnline(() => {
-    const pending = queue.splice(0);
-    void (async () => {
-      for (const command of pending) await send(command, true).catch(fail);
-    })();
-  });
   const run = async (line: string): Promise<void> => {
     const word = line.trim().toLowerCase().replace(/\s+/g, " ");
     const fault = target.faults?.[word];
@@ -119,12 +135,11 @@ export function startConsole(target: ConsoleTarget, out: ConsoleOutput, quit: (r
       case "":
         return;
       case "status":
-        out.print(`LED ${target.ledOn ? "on" : "off"}; wifi ${target.link.wifi}, tcp ${target.link.tcp}, mqtt ${target.link.mqtt}` +
-          (queue.length ? `; ${queue.length} command${queue.length === 1 ? "" : "s"} queued for when the device is online` : ""));
+        out.print(`LED ${target.ledOn ? "on" : "off"}; wifi ${target.link.wifi}, tcp ${target.link.tcp}, mqtt ${target.link.mqtt}`);
         return;
       case "help":
       case "?":
-        out.print(`commands: ${[...(target.cloud ? CLOUD_COMMANDS : []), ...Object.keys(target.faults ?? {}), "status", "quit"].join(", ")}`);
+        out.print(`commands: ${[...(target.cloud ? CLOUD_HELP : []), ...Object.keys(target.faults ?? {}), "status", "quit"].join(", ")}`);
         if (!target.cloud && target.noCloud) out.print(target.noCloud);
         return;
       case "quit":
@@ -133,19 +148,13 @@ export function startConsole(target: ConsoleTarget, out: ConsoleOutput, quit: (r
         quit("quit");
         return;
     }
-    if ((CLOUD_COMMANDS as readonly string[]).includes(word)) {
-      const command = word as CloudCommand;
+    const command = CLOUD_COMMANDS[word];
+    if (command) {
       if (!target.cloud) {
-        out.print(`${command}: not available: ${target.noCloud ?? "no cloud console"}`);
+        out.print(`${word}: not available: ${target.noCloud ?? "no cloud console"}`);
         return;
       }
-      if (!target.online) {
-        if (queue.length >= QUEUE_MAX) out.print(`queue full: "${queue.shift()}" dropped`);
-        queue.push(command);
-        out.print(`queued: the device is offline; "${command}" is sent when it is back online`);
-        return;
-      }
-      await send(command, false);
+      await send(command);
       return;
     }
     out.print(`unknown command ${JSON.stringify(line.trim())}; type "help"`);
@@ -163,7 +172,6 @@ export function startConsole(target: ConsoleTarget, out: ConsoleOutput, quit: (r
   });
   return {
     close() {
-      offOnline();
       out.attach(undefined);
       rl.removeAllListeners("close");
       rl.close();

@@ -24,8 +24,11 @@ const HELP = `usage: onenet-led run [options]
 
 Runs the LED firmware on the host simulator: emulated ESP8266 on a virtual UART (115200 baud),
 a local OneNET-compatible broker, and a virtual LED. Then type commands (any case):
-  on | off | toggle | get          what the OneNET console would send (property/set, property/get);
-                                   typed while the device is offline, they wait until it is back
+  set on | set off (or on | off)   property/set, as OneNET's console sends it: to an online device
+                                   only; offline it fails ("device not online") and nothing is kept
+  set desired on | set desired off a desired value: kept by the platform, online or not; the device
+                                   applies it when it (re)connects, then deletes it
+  toggle | get                     property/set of the other state; property/get
   wifi-drop | tcp-close | reset-module | broker-restart     faults
   status | help | quit
 "quit", Ctrl-C, SIGTERM, --duration and a closed stdout all stop the board cleanly: the firmware
@@ -35,8 +38,9 @@ options:
   --broker <host:port>     use an external MQTT broker (Mosquitto, or the real OneNET at
                            mqtts.heclouds.com:1883) instead of the embedded one. Only the device
                            logs in there: OneNET admits nothing else
-  --cloud-user <name>      with --broker: a login for the cloud console, so on/off/toggle/get
-  --cloud-password <text>  work (a broker user allowed to publish on $sys/{product}/{device}/#)
+  --cloud-user <name>      with --broker: a login for the cloud console, so set/toggle/get work
+  --cloud-password <text>  (a broker user allowed to publish on $sys/{product}/{device}/#; a plain
+                           MQTT broker keeps no desired values: "set desired" is OneNET's)
   --serial <path>          drive a real ESP8266 on this serial port (USB-UART adapter) instead of
                            the emulator; it joins the real WiFi given by --ssid/--password and reaches
                            OneNET (or --broker)
@@ -216,7 +220,6 @@ async function runHardware(args: ParsedArgs, { options, login, out, quiet, event
     receiveMode: options.receiveMode ?? "passive",
   };
   const path = args.get("serial")!;
-  const listeners = new Set<(event: SimEvent) => void>();
   const run = await HardwareRun.create({
     serial: { path, baud: intOption(args, "baud", 300, 4_000_000) ?? 115200 },
     broker: options.broker,
@@ -225,7 +228,6 @@ async function runHardware(args: ParsedArgs, { options, login, out, quiet, event
     onEvent: (event) => {
       events?.write(event, run.clock.wallTime());
       printEvent(event, print, quiet);
-      for (const listener of listeners) listener(event);
     },
   });
   try {
@@ -248,9 +250,9 @@ async function runHardware(args: ParsedArgs, { options, login, out, quiet, event
           set: (on) => cloud.setProperty({ [led]: on }),
           toggle: () => cloud.setProperty({ [led]: !run.ledOn }),
           get: () => cloud.getProperty([led]),
+          setDesired: async (on) => (await cloud.setDesired({ [led]: on }))[led]!,
         },
         noCloud: options.broker ? NO_CONSOLE_SHORT : "against OneNET, switch the LED from OneNET's console",
-        onOnline: (listener) => onlineListener(listeners, listener),
       },
       out,
       (reason) => exit.request(reason),
@@ -305,7 +307,7 @@ function simulationOptions(args: ParsedArgs): SimulationOptions {
 const NO_CONSOLE_SHORT =
   "the broker is given only the device's login; switch the LED from the broker's own console (OneNET: the device's page), " +
   "or start with --cloud-user and --cloud-password to send sets from here";
-const NO_CONSOLE = `cloud console: none (on, off, toggle and get are off): ${NO_CONSOLE_SHORT}.`;
+const NO_CONSOLE = `cloud console: none (set, set desired, toggle and get are off): ${NO_CONSOLE_SHORT}.`;
 
 /** --cloud-user/--cloud-password: the console's own login on an external broker; without them, none. */
 function cloudLogin(args: ParsedArgs, options: SimulationOptions): CloudLogin | false {
@@ -493,19 +495,7 @@ function printEvent(event: SimEvent, print: (line: string) => void, quiet: boole
   if (note) print(note);
 }
 
-function onlineListener(listeners: Set<(event: SimEvent) => void>, listener: () => void): () => void {
-  const onEvent = (event: SimEvent) => {
-    if (event.type === "link" && event.layer === "mqtt" && event.state === "online") listener();
-  };
-  listeners.add(onEvent);
-  return () => listeners.delete(onEvent);
-}
-
 function simulationTarget(sim: Simulation<SimDevice>): ConsoleTarget {
-  const listeners = new Set<(event: SimEvent) => void>();
-  sim.onEvent((event) => {
-    for (const listener of listeners) listener(event);
-  });
   return {
     get ledOn() {
       return sim.ledOn;
@@ -514,7 +504,7 @@ function simulationTarget(sim: Simulation<SimDevice>): ConsoleTarget {
       return sim.online;
     },
     link: sim.link,
-    cloud: sim.cloud && { set: (on) => sim.setLed(on), toggle: () => sim.toggleLed(), get: () => sim.getLed() },
+    cloud: sim.cloud && { set: (on) => sim.setLed(on), toggle: () => sim.toggleLed(), get: () => sim.getLed(), setDesired: (on) => sim.setLedDesired(on) },
     noCloud: NO_CONSOLE_SHORT,
     faults: {
       "wifi-drop": () => sim.wifiDrop(),
@@ -522,7 +512,6 @@ function simulationTarget(sim: Simulation<SimDevice>): ConsoleTarget {
       "reset-module": () => sim.resetModule(),
       ...(sim.broker ? { "broker-restart": () => sim.brokerRestart() } : {}),
     },
-    onOnline: (listener) => onlineListener(listeners, listener),
   };
 }
 

@@ -13,7 +13,9 @@
  *   GET  /events            text/event-stream: first a "hello" message (state + capped history),
  *                           then one JSON message per event (UART bytes batched every 100 ms)
  *   GET  /api/state         the current state as JSON
- *   POST /api/<action>      led-on led-off led-toggle led-get wifi-drop tcp-close reset-module
+ *   POST /api/<action>      led-on led-off led-toggle led-get (property/set and get: to an online device
+ *                           only, else 409 "device not online", as OneNET answers), desired-on desired-off
+ *                           (a desired value, online or not), wifi-drop tcp-close reset-module
  *                           broker-restart; answers {ok, message} or {ok: false, error}
  *
  * Messages (JSON, field `k` is the kind; `t` is board time in ms):
@@ -36,6 +38,7 @@ import type { SimDevice, Simulation, SimEvent } from "../sim.js";
 import { MqttFramer } from "../broker/tap.js";
 import { describePacket, type PacketView } from "./packets.js";
 import { UartView, type UartEntry } from "./uart-view.js";
+import { DeviceOfflineError, OFFLINE_HINT } from "../cloud.js";
 
 export interface DashboardOptions {
   /** 0 (default) picks a free port. */
@@ -54,6 +57,8 @@ export type DashboardAction =
   | "led-off"
   | "led-toggle"
   | "led-get"
+  | "desired-on"
+  | "desired-off"
   | "wifi-drop"
   | "tcp-close"
   | "reset-module"
@@ -187,18 +192,31 @@ export async function startDashboard(sim: Simulation<SimDevice>, options: Dashbo
     t: sim.clock.now(),
   });
 
+  /** A set or get reaches an online device only: offline it fails as OneNET's console says. */
+  const toDevice = async (send: () => Promise<string>, hint: string): Promise<string> => {
+    try {
+      if (!sim.online) throw new DeviceOfflineError();
+      return await send();
+    } catch (error) {
+      if (error instanceof DeviceOfflineError) throw new ActionError(409, `device not online (${hint})`);
+      throw error;
+    }
+  };
   const act = async (action: string): Promise<string> => {
-    // A set or get while the device is offline is not delivered now (QoS 0): say so.
-    const id = (s: string) => `id ${s}${sim.online ? "" : "; the device is offline: not delivered now"}`;
     switch (action as DashboardAction) {
       case "led-on":
-        return `property/set led=true sent (${id(await sim.setLed(true))})`;
+        return `property/set led=true sent (id ${await toDevice(() => sim.setLed(true), OFFLINE_HINT)})`;
       case "led-off":
-        return `property/set led=false sent (${id(await sim.setLed(false))})`;
+        return `property/set led=false sent (id ${await toDevice(() => sim.setLed(false), OFFLINE_HINT)})`;
       case "led-toggle":
-        return `property/set toggle sent (${id(await sim.toggleLed())})`;
+        return `property/set toggle sent (id ${await toDevice(() => sim.toggleLed(), OFFLINE_HINT)})`;
       case "led-get":
-        return `property/get sent (${id(await sim.getLed())})`;
+        return `property/get sent (id ${await toDevice(() => sim.getLed(), "OneNET reads a property only from an online device")})`;
+      case "desired-on":
+      case "desired-off": {
+        const on = action === "desired-on";
+        return `desired led=${on} set (version ${await sim.setLedDesired(on)}): the device applies it when it next comes online, then deletes it`;
+      }
       case "wifi-drop":
         sim.wifiDrop();
         return "WiFi access point gone for 5 s";

@@ -114,6 +114,26 @@ describe("dashboard server", () => {
     expect((await fetch(`${dash.url}api/led-on`)).status).toBe(404);
   });
 
+  it("a set pressed while the device is offline fails as OneNET says; a desired value pressed waits and is applied once online", async () => {
+    sim = await Simulation.create();
+    dash = await startDashboard(sim, { port: 0 });
+    const post = (action: string) => fetch(`${dash!.url}api/${action}`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    const set = await post("led-on");
+    expect(set.status).toBe(409);
+    expect(await set.json()).toEqual({ ok: false, error: expect.stringMatching(/^device not online \(OneNET delivers a set only to an online device; a desired value/) });
+    expect((await post("led-get")).status).toBe(409);
+    const desired = await post("desired-on");
+    expect(desired.status).toBe(200);
+    expect(await desired.json()).toEqual({ ok: true, message: "desired led=true set (version 1): the device applies it when it next comes online, then deletes it" });
+    expect(sim.broker!.desired("L14FCC38pq", "test1")).toEqual({ led: { value: true, version: 1 } });
+    sim.start();
+    expect(await sim.runUntil(() => sim!.online && sim!.ledOn, 120_000)).toBe(true);
+    expect(await sim.runUntil(() => Object.keys(sim!.broker!.desired("L14FCC38pq", "test1")).length === 0, 10_000)).toBe(true);
+    const html = await (await fetch(dash.url)).text();
+    expect(html).toContain('data-action="desired-on"');
+    expect(html).toContain('data-action="desired-off"');
+  });
+
   it("refuses foreign hosts and cross-origin presses", async () => {
     sim = await Simulation.create();
     dash = await startDashboard(sim, { port: 0 });

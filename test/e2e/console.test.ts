@@ -45,20 +45,25 @@ function atTerminal(args: string[]) {
 }
 
 describe("the console at a terminal", () => {
-  it("banner first, a prompt, commands in any case, a set typed while offline queued then sent, Ctrl-C quits cleanly", { timeout: 60_000 }, async () => {
+  it("banner first, a prompt, commands in any case; a set while offline fails as OneNET says, a desired value waits; Ctrl-C quits cleanly", { timeout: 60_000 }, async () => {
     const t = atTerminal(["run", "--no-dashboard", "--quiet"]);
     try {
       await t.waitFor(/onenet-led> /, 20_000);
       expect(t.text().split("\n")[0]).toMatch(/^onenet-led simulator: device test1 of product L14FCC38pq, broker embedded/);
-      // The device is still booting: the set waits for it.
+      // The device is still booting: OneNET refuses a set to it, and keeps nothing.
       t.keys("ON\r");
-      await t.waitFor(/queued: the device is offline; "on" is sent when it is back online/, 5_000);
-      await t.waitFor(/cloud: property\/set led=true sent \(typed while offline\)/, 30_000);
-      await t.waitFor(/LED ON/, 10_000);
+      await t.waitFor(/cloud: property\/set led=true failed: device not online \(OneNET delivers a set only to an online device; a desired value \("set desired on\|off"\) is kept/, 5_000);
+      // A desired value is what waits for it.
+      t.keys("Set  Desired ON\r");
+      await t.waitFor(/cloud: desired led=true set \(version 1\): the device applies it when it next comes online, then deletes it/, 5_000);
+      await t.waitFor(/LED ON/, 30_000);
       t.keys("StAtUs\r");
       await t.waitFor(/LED on; wifi up, tcp up, mqtt online/, 5_000);
+      t.keys("set off\r");
+      await t.waitFor(/cloud: property\/set led=false sent \(id \d+\)/, 5_000);
+      await t.waitFor(/LED OFF/, 10_000);
       t.keys("Help\r");
-      await t.waitFor(/commands: on, off, toggle, get, wifi-drop, tcp-close, reset-module, broker-restart, status, quit/, 5_000);
+      await t.waitFor(/commands: set on\|off \(or on\|off\), set desired on\|off, toggle, get, wifi-drop, tcp-close, reset-module, broker-restart, status, quit/, 5_000);
       t.keys("Wifi-Drop\r");
       await t.waitFor(/fault: wifi-drop/, 5_000);
       const at = Date.now();

@@ -45,7 +45,7 @@ describe("a broker that admits only the device", () => {
     await p.waitFor(/mqtt\s+online/, 40_000);
     // The banner says what the console cannot do, before any line of the board's.
     expect(p.stdout.split("\n")[0]).toMatch(/^onenet-led simulator: device test1/);
-    expect(p.stdout).toMatch(/cloud console: none \(on, off, toggle and get are off\)/);
+    expect(p.stdout).toMatch(/cloud console: none \(set, set desired, toggle and get are off\)/);
     p.type("on");
     await p.waitFor(/on: not available: the broker is given only the device's login/, 5_000);
     const exit = await p.exited;
