@@ -41,7 +41,7 @@
  *   PUBACK / PUBCOMP: it is sent again with DUP after every reconnect (and after retransmitMs
  *   without an ack) and survives any number of link losses. stop() keeps it too.
  * - Whatever happens, at most connectRate.count CONNECTs go out in any connectRate.windowMs
- *   (OneNET: 3 per 5 s).
+ *   (default 3 per 6 s: OneNET refuses a 4th login in 5 s, counted on arrival).
  * - PINGREQ goes out after 0.75 x keepalive of silence in either direction, so the server (which
  *   drops at 1.5 x keepalive) never sees a gap longer than the keepalive; no packet within
  *   pingTimeoutMs after it means the link is dead: it is closed and reopened.
