@@ -76,6 +76,10 @@ describe("the firmware within OneNET's limits", () => {
     const publishes = history.filter((e): e is Packet => e.type === "packet" && e.dir === "in" && e.cmd === "publish");
     expect(publishes.length).toBeGreaterThan(0);
     for (const p of publishes) expect(p.bytes.length).toBeLessThan(MAX_PAYLOAD_BYTES);
+    // Every post well formed: the broker never answered 2402 "request format error" (nor any other error).
+    const postReplies = history.filter((e) => e.type === "cloud-publish" && e.topic.endsWith("/property/post/reply"));
+    expect(postReplies.length).toBeGreaterThan(0);
+    expect(postReplies.every((e) => (e as { json: { code: number } }).json.code === 200)).toBe(true);
     expect(s.clock.errors).toEqual([]);
   });
 
