@@ -11,8 +11,9 @@
  * SEND FAIL, a black-holed link (PINGRESP withheld), CONNACK refusals. Then the faults stop and
  * the invariants are checked:
  * - the board is back online within the back-off bound;
- * - the LED equals the last set the cloud sent (sets that found the device offline come back
- *   through property/desired/get);
+ * - the LED equals the cloud's last command: a property/set, or, when OneNET refused the set because
+ *   the device was offline, the desired value set instead (applied through property/desired/get);
+ *   unless that last set was lost on a link that died under it (QoS 0: OneNET loses it too);
  * - every set the firmware handled got at most one set_reply with its id, and exactly one when the
  *   link stayed up long enough to carry it (a QoS 0 reply in flight when a fault cuts the link can
  *   be lost: that is MQTT, not a firmware fault);
@@ -22,6 +23,7 @@
  */
 import type { ReceiveMode } from "../../firmware/config.js";
 import type { Dialect } from "../esp8266/emulator.js";
+import { DeviceOfflineError } from "../cloud.js";
 import { Simulation, type SimEvent } from "../sim.js";
 import { seededRandom } from "../uart.js";
 import { FAULTS, injectFault } from "./inject.js";
@@ -42,6 +44,8 @@ export interface ScheduleResult {
   failures: string[];
   faults: Record<string, number>;
   sets: number;
+  /** Sets OneNET refused (device offline) that were set desired instead. */
+  desired: number;
   boardMs: number;
   connects: number;
 }
@@ -61,7 +65,7 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
   const keepaliveS = pick([30, 60, 120]);
   const chaosMs = options.chaosMs ?? 10 * 60_000;
   const password = `pw-${seed}-Secret`;
-  const result: ScheduleResult = { seed, dialect, receiveMode, keepaliveS, failures: [], faults: {}, sets: 0, boardMs: 0, connects: 0 };
+  const result: ScheduleResult = { seed, dialect, receiveMode, keepaliveS, failures: [], faults: {}, sets: 0, desired: 0, boardMs: 0, connects: 0 };
   const fail = (what: string) => result.failures.push(what);
 
   const sim = await Simulation.create({ dialect, receiveMode, keepaliveS, seed, password, chunkSize: 1 + Math.floor(random() * 64) });
@@ -73,6 +77,8 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
     }
 
     const sets: { id: string; on: boolean; at: number }[] = [];
+    /** The cloud's last command: a set (its id), or a desired value where the set found the device offline. */
+    let last: { id?: string; on: boolean; at: number } | undefined;
     // The UART has no checksum: a byte corrupted there can spoil a set or its reply beyond anything
     // the firmware can detect. What happens in these windows is exempt from the reply checks.
     const noise: [number, number][] = [];
@@ -97,7 +103,17 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
       if (sim.clock.now() >= chaosEnd) break;
       if (random() < 0.6) {
         const on = random() < 0.5;
-        sets.push({ id: await sim.setLed(on), on, at: sim.clock.now() });
+        try {
+          const set = { id: await sim.setLed(on), on, at: sim.clock.now() };
+          sets.push(set);
+          last = set;
+        } catch (error) {
+          if (!(error instanceof DeviceOfflineError)) throw error;
+          // What a OneNET user does then: set it desired, for the device to apply when it is back.
+          await sim.setLedDesired(on);
+          result.desired++;
+          last = { on, at: sim.clock.now() };
+        }
         continue;
       }
       const fault = pick(FAULTS);
@@ -126,11 +142,12 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
     } else {
       // Let desired/get, replies and queued posts land.
       await sim.runFor(15_000);
-      const last = sets[sets.length - 1];
-      // The last set reaches the LED directly or through desired/get after a reconnect: noise any time
-      // after it was sent may have garbled either way.
-      if (last && sim.ledOn !== last.on && !noisy(last.at) && !noise.some(([, to]) => to >= last.at)) {
-        fail(`LED is ${sim.ledOn ? "on" : "off"} but the last set (${sets[sets.length - 1].id}) was ${sets[sets.length - 1].on ? "on" : "off"}`);
+      // The last command reaches the LED, a set directly, a desired value through desired/get after a
+      // reconnect: noise any time after it was sent may have garbled either way; a set the device never
+      // answered was lost with its link (QoS 0, as on OneNET).
+      const lost = last?.id !== undefined && !sim.events.some((e) => e.type === "app" && (e.event === "set-applied" || e.event === "set-rejected") && e.detail.startsWith(`${last!.id} `));
+      if (last && !lost && sim.ledOn !== last.on && !noisy(last.at) && !noise.some(([, to]) => to >= last!.at)) {
+        fail(`LED is ${sim.ledOn ? "on" : "off"} but the cloud's last command (${last.id !== undefined ? `set ${last.id}` : "a desired value"}) was ${last.on ? "on" : "off"}`);
       }
       checkReplies(sim, sets, noisy, (t) => stalls.some(([from, to]) => t >= from && t <= to), fail);
       // A queued QoS 1 post is retransmitted until acknowledged: any noise after it was queued may
@@ -156,7 +173,15 @@ async function waitForRoundTrip(sim: Simulation, limitMs: number): Promise<boole
   const end = sim.clock.now() + limitMs;
   while (sim.clock.now() < end) {
     if (!(await sim.runUntil(() => sim.online, end - sim.clock.now()))) return false;
-    const id = await sim.getLed();
+    let id: string;
+    try {
+      id = await sim.getLed();
+    } catch (error) {
+      // Online as the device sees it, not yet as the broker does (it has not noticed the old link die).
+      if (!(error instanceof DeviceOfflineError)) throw error;
+      await sim.runFor(1_000);
+      continue;
+    }
     if (await sim.runUntil(() => sim.replyTo(id) !== undefined, 10_000)) return true;
   }
   return false;
@@ -249,6 +274,7 @@ export interface CampaignSummary {
   failed: ScheduleResult[];
   faults: Record<string, number>;
   sets: number;
+  desired: number;
   boardHours: number;
   connects: number;
   realSeconds: number;
@@ -267,12 +293,13 @@ export async function runCampaign(
     gc?.();
     return process.memoryUsage().heapUsed;
   };
-  const summary: CampaignSummary = { schedules: 0, failed: [], faults: {}, sets: 0, boardHours: 0, connects: 0, realSeconds: 0, heapGrowthMb: 0 };
+  const summary: CampaignSummary = { schedules: 0, failed: [], faults: {}, sets: 0, desired: 0, boardHours: 0, connects: 0, realSeconds: 0, heapGrowthMb: 0 };
   let heapAfterWarmup = 0;
   for (let i = 0; i < count; i++) {
     const result = await runSchedule(seed + i, options);
     summary.schedules++;
     summary.sets += result.sets;
+    summary.desired += result.desired;
     summary.connects += result.connects;
     summary.boardHours += result.boardMs / 3_600_000;
     for (const [fault, n] of Object.entries(result.faults)) summary.faults[fault] = (summary.faults[fault] ?? 0) + n;

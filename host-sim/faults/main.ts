@@ -29,7 +29,7 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   console.log(
-    `\n${summary.schedules} schedules, ${summary.failed.length} failed; ${summary.sets} sets, ${summary.connects} connects, ` +
+    `\n${summary.schedules} schedules, ${summary.failed.length} failed; ${summary.sets} sets (${summary.desired} more set desired: the device was offline), ${summary.connects} connects, ` +
       `${summary.boardHours} h of board time in ${summary.realSeconds} s; heap growth after warm-up ${summary.heapGrowthMb} MB`,
   );
   console.log(`faults injected: ${JSON.stringify(summary.faults)}`);
