@@ -8,8 +8,9 @@
  *                                      its Moddable target folder is ours (chip/zephyr/targets/...,
  *                                      passed as -p zephyr:<folder>), with chip/zephyr/qemu-stm32
  *                                      added as a Zephyr module (what QEMU lacks: see its README)
- *   zephyr/nucleo_f413zh               real boards, with Moddable's own targets
- *   zephyr/stm32f4_disco
+ *   zephyr/nucleo_f413zh               a real board, with Moddable's own target
+ *   zephyr/stm32f4_disco               a real board, with our target folder (its board file
+ *                                      leaves USART6, the ESP8266's, off: our overlay enables it)
  *
  * Nothing in the SDKs is edited. Two CMake shims (chip/zephyr/cmake) go on CMAKE_PREFIX_PATH only
  * where this machine needs them: without the Zephyr SDK (ZEPHYR_TOOLCHAIN_VARIANT other than
@@ -58,7 +59,7 @@ const targets: Record<string, ZephyrTarget> = {
   "zephyr/stm32f4_disco": {
     platform: "zephyr/stm32f4_disco",
     board: "stm32f4_disco",
-    mcconfigPlatform: "zephyr/stm32f4_disco",
+    mcconfigPlatform: `zephyr:${join(ZEPHYR_DIR, "targets/stm32f4_disco")}`,
     emulated: false,
     description: "ST STM32F4DISCOVERY (STM32F407VG)",
   },

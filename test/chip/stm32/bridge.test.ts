@@ -1,0 +1,100 @@
+/*
+ * The QEMU STM32 bridge end to end, without any SDK: a bare-metal STM32F405 program of ours
+ * (fixtures/bridge.c, compiled here with Debian's arm-none-eabi-gcc) runs in QEMU netduinoplus2 on
+ * the bench, in real time, against the ESP8266 emulator through the VirtualUart. It exercises what
+ * the Zephyr image relies on: the console USART becomes the board's log, the modem USART reaches
+ * the emulator both ways (a command longer than the UART's FIFO arrives whole and paced), and
+ * GPIO writes (ODR, then BSRR's halves) move the bench's LED.
+ *
+ * Needs qemu-system-arm and gcc-arm-none-eabi (.ci/run installs them); without them the test is
+ * skipped and says why (README, "Tests").
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findQemu } from "../../../host-sim/chip/stm32/qemu.js";
+import { stm32Device, type Stm32Device } from "../../../host-sim/chip/stm32/stm32-device.js";
+import { stm32Wiring } from "../../../host-sim/chip/stm32/wiring.js";
+import { Simulation } from "../../../host-sim/sim.js";
+
+const FIXTURES = join(import.meta.dirname, "fixtures");
+
+function hasGcc(): boolean {
+  try {
+    execFileSync("arm-none-eabi-gcc", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const missing = [findQemu() ? undefined : "qemu-system-arm", hasGcc() ? undefined : "arm-none-eabi-gcc"].filter(Boolean);
+
+describe.skipIf(missing.length > 0)(`QEMU STM32 bridge${missing.length ? ` (skipped: ${missing.join(", ")} not installed)` : ""}`, () => {
+  let dir: string;
+  let elf: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "stm32-bridge-"));
+    elf = join(dir, "bridge.elf");
+    execFileSync("arm-none-eabi-gcc", ["-mcpu=cortex-m4", "-mthumb", "-Os", "-nostdlib", "-ffreestanding", "-Wall", "-Werror",
+      "-T", join(FIXTURES, "bridge.ld"), "-o", elf, join(FIXTURES, "bridge.c")]);
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("carries the console, both directions of the modem USART and the LED pin between QEMU and the bench", async () => {
+    const wiring = stm32Wiring();
+    const console: string[] = [];
+    const sim = await Simulation.create(
+      { mode: "real", ledActiveLow: wiring.led.activeLow, baud: wiring.baud },
+      stm32Device({ elf, usarts: wiring.usarts, led: wiring.led, onConsoleLine: (line) => console.push(line) }),
+    );
+    const toModule: number[] = [];
+    const sends: { t: number; bytes: Uint8Array }[] = [];
+    sim.onEvent((event) => {
+      if (event.type !== "uart" || event.direction !== "to-module") return;
+      toModule.push(...event.bytes);
+      sends.push(event);
+    });
+    const device: Stm32Device = sim.device;
+    try {
+      sim.start();
+      await device.started;
+      const deadline = Date.now() + 20_000;
+      while (!console.includes("bridge: done") && Date.now() < deadline && !device.failure) await new Promise((r) => setTimeout(r, 50));
+      expect(device.failure).toBeUndefined();
+      expect(console).toContain("bridge: up");
+      // The emulator answered the program's AT (it came through the modem USART and the VirtualUart) ...
+      expect(console).toContain("modem: OK");
+      // ... and refused the 306-byte command, which reached it whole, in order.
+      const long = "AT+" + Array.from({ length: 300 }, (_, i) => String.fromCharCode(65 + (i % 26))).join("") + "\r\n";
+      expect(Buffer.from(toModule).toString("latin1")).toContain(long);
+      expect(console).toContain("modem: ERROR");
+      expect(console.at(-1)).toBe("bridge: done");
+      // The console became the board's log.
+      expect(sim.board.logLines.map((l) => l.message)).toContain("modem: OK");
+      // PC12, active low: off at boot (ODR), on after OK (BSRR reset half), off at the end (BSRR set half).
+      const leds = sim.events.filter((e) => e.type === "led").map((e) => (e as { on: boolean }).on);
+      expect(leds).toEqual([false, true, false]);
+      expect(sim.ledOn).toBe(false);
+      // Paced at the configured baud: 306 bytes at 115200 8N1 take at least 26 ms of board time.
+      const at = Buffer.from(toModule).toString("latin1").indexOf(long);
+      const timeOf = (position: number) => {
+        let offset = 0;
+        for (const e of sends) {
+          offset += e.bytes.length;
+          if (offset > position) return e.t;
+        }
+        return Number.NaN;
+      };
+      expect(timeOf(at + long.length - 1) - timeOf(at)).toBeGreaterThanOrEqual(Math.floor((long.length - 32) * 10 * 1000 / 115200));
+    } finally {
+      await device.shutdown();
+      await sim.close();
+    }
+    expect(device.chip.running).toBe(false);
+  }, 60_000);
+});
