@@ -177,7 +177,7 @@ function moduleFound(env: NodeJS.ProcessEnv, name: string, workspacePath: string
 }
 
 /** What a Zephyr build needs, each missing piece named with where to get it. */
-export function checkZephyrEnvironment(target: ZephyrTarget, env: NodeJS.ProcessEnv = process.env): string[] {
+export function checkZephyrEnvironment(env: NodeJS.ProcessEnv = process.env): string[] {
   const problems: string[] = [];
   const need = (ok: boolean, what: string) => {
     if (!ok) problems.push(what);
@@ -262,7 +262,7 @@ export function buildFolder(name: string): string {
 export async function buildZephyrImage(options: ZephyrBuildOptions): Promise<ZephyrImage> {
   const env = options.env ?? process.env;
   const target = options.target;
-  const problems = checkZephyrEnvironment(target, env);
+  const problems = checkZephyrEnvironment(env);
   if (problems.length) throw new ChipBuildError(`cannot build for ${target.platform}:\n  - ${problems.join("\n  - ")}`);
   const kind = options.kind ?? "release";
   const name = options.name ?? `onenet-led-${target.board.replace(/_/g, "-")}`;

@@ -70,7 +70,7 @@ describe("targets", () => {
 
 describe("the environment check", () => {
   it("names every missing piece at once, with where to get it", () => {
-    const problems = checkZephyrEnvironment(stm32, { PATH: "/nonexistent" });
+    const problems = checkZephyrEnvironment({ PATH: "/nonexistent" });
     const text = problems.join("\n");
     for (const what of ["MODDABLE is not set", "ZEPHYR_BASE is not set", "west is not on PATH", "cmake is not on PATH", "ninja is not on PATH", "dtc is not on PATH", "no Zephyr SDK found"]) {
       expect(text).toContain(what);
@@ -80,18 +80,18 @@ describe("the environment check", () => {
 
   it("passes a complete gnuarmemb machine, and names a missing module or toolchain", () => {
     const env = { ...fakeMachine("4.3.0", "4.4.0"), ZEPHYR_TOOLCHAIN_VARIANT: "gnuarmemb" };
-    expect(checkZephyrEnvironment(stm32, env)).toEqual([]);
+    expect(checkZephyrEnvironment(env)).toEqual([]);
     const noPicolibc = { ...fakeMachine("4.3.0", "4.4.0", ["hal/stm32", "hal/cmsis_6"]), ZEPHYR_TOOLCHAIN_VARIANT: "gnuarmemb" };
-    expect(checkZephyrEnvironment(stm32, noPicolibc).join("\n")).toMatch(/module picolibc is missing/);
+    expect(checkZephyrEnvironment(noPicolibc).join("\n")).toMatch(/module picolibc is missing/);
     const noHal = { ...fakeMachine("4.3.0", "4.4.0", ["hal/cmsis_6", "lib/picolibc"]), ZEPHYR_TOOLCHAIN_VARIANT: "gnuarmemb" };
-    expect(checkZephyrEnvironment(stm32, noHal).join("\n")).toMatch(/module hal_stm32 is missing/);
+    expect(checkZephyrEnvironment(noHal).join("\n")).toMatch(/module hal_stm32 is missing/);
     const noGcc = { ...env, GNUARMEMB_TOOLCHAIN_PATH: "/nonexistent" };
-    expect(checkZephyrEnvironment(stm32, noGcc).join("\n")).toMatch(/GNUARMEMB_TOOLCHAIN_PATH/);
+    expect(checkZephyrEnvironment(noGcc).join("\n")).toMatch(/GNUARMEMB_TOOLCHAIN_PATH/);
   });
 
   it("refuses a Zephyr older than 4.3 and reads the versions involved", () => {
-    const env = { ...fakeMachine("4.2.1", "4.4.0"), ZEPHYR_TOOLCHAIN_VARIANT: "gnuarmemb" };
-    expect(checkZephyrEnvironment(stm32, env).join("\n")).toContain("Zephyr 4.2.1 at ZEPHYR_BASE is too old: Moddable needs 4.3.0 or newer");
+    const env: NodeJS.ProcessEnv = { ...fakeMachine("4.2.1", "4.4.0"), ZEPHYR_TOOLCHAIN_VARIANT: "gnuarmemb" };
+    expect(checkZephyrEnvironment(env).join("\n")).toContain("Zephyr 4.2.1 at ZEPHYR_BASE is too old: Moddable needs 4.3.0 or newer");
     expect(zephyrVersion(env.ZEPHYR_BASE!)).toEqual({ major: 4, minor: 2, patch: 1 });
     expect(moddableZephyrVersion(env.MODDABLE!)).toEqual({ major: 4, minor: 4, patch: 0 });
   });
