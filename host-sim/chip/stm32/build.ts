@@ -22,11 +22,22 @@
  * and zephyr.bin), mcconfig's own tree under build/chip/<name>/out (nothing is written into
  * $MODDABLE).
  */
-import { execFileSync, spawn } from "node:child_process";
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import {
+  buildEnvironment,
+  ChipBuildError,
+  type Creation,
+  type ImageSizes,
+  imageSizes,
+  moddableProblems,
+  PROJECT_ROOT,
+  runMcconfig,
+  typescriptProblems,
+  which,
+} from "../build.js";
 
-export const PROJECT_ROOT = join(import.meta.dirname, "../../..");
+export { ChipBuildError, type Creation, PROJECT_ROOT };
 export const ZEPHYR_DIR = join(PROJECT_ROOT, "chip/zephyr");
 
 export interface ZephyrTarget {
@@ -74,13 +85,6 @@ export function zephyrTarget(name: string): ZephyrTarget | undefined {
 
 export type BuildKind = "release" | "instrument";
 
-export interface Creation {
-  static: number;
-  chunk: { initial: number; incremental: number };
-  heap: { initial: number; incremental: number };
-  stack: number;
-}
-
 export interface ZephyrBuildOptions {
   target: ZephyrTarget;
   kind?: BuildKind;
@@ -107,19 +111,11 @@ export interface ZephyrImage {
   shims: string[];
 }
 
-export interface ZephyrSizes {
-  /** arm-none-eabi-size of the ELF. */
-  text: number;
-  data: number;
-  bss: number;
+export interface ZephyrSizes extends ImageSizes {
   /** Zephyr's link report: FLASH and RAM used / region size, in bytes. */
   flash: { used: number; size: number };
   ram: { used: number; size: number };
-  /** The XS archive (mc.xs.c: the preloaded heap and every module's bytecode), in flash. */
-  archive: number;
 }
-
-export class ChipBuildError extends Error {}
 
 interface Version {
   major: number;
@@ -155,13 +151,6 @@ export function moddableZephyrVersion(moddable: string): Version | undefined {
 
 export const ZEPHYR_MINIMUM: Version = { major: 4, minor: 3, patch: 0 };
 
-const which = (cmd: string, env: NodeJS.ProcessEnv): string | undefined => {
-  for (const dir of (env.PATH ?? "").split(":")) {
-    if (dir && existsSync(join(dir, cmd))) return join(dir, cmd);
-  }
-  return undefined;
-};
-
 /** Zephyr modules named in ZEPHYR_MODULES / ZEPHYR_EXTRA_MODULES, or in a west workspace beside ZEPHYR_BASE. */
 function moduleFound(env: NodeJS.ProcessEnv, name: string, workspacePath: string): boolean {
   const listed = `${env.ZEPHYR_MODULES ?? ""};${env.ZEPHYR_EXTRA_MODULES ?? ""}`.split(/[;:]/).filter(Boolean);
@@ -183,12 +172,9 @@ export function checkZephyrEnvironment(env: NodeJS.ProcessEnv = process.env): st
     if (!ok) problems.push(what);
   };
   const docs = "see README, \"STM32 through Zephyr\", and Moddable's documentation/devices/zephyr.md";
+  problems.push(...moddableProblems(env));
   const moddable = env.MODDABLE;
-  need(!!moddable, "MODDABLE is not set: install the Moddable SDK and export MODDABLE=<its folder>");
-  if (moddable) {
-    need(existsSync(join(moddable, "xs")) && existsSync(join(moddable, "build/devices/zephyr")), `MODDABLE=${moddable} is not a Moddable SDK with the Zephyr port (no build/devices/zephyr)`);
-    need(existsSync(join(moddable, "build/bin/lin/release/mcconfig")), `Moddable's host tools are not built: cd ${moddable}/build/makefiles/lin && make`);
-  }
+  if (moddable && existsSync(join(moddable, "xs"))) need(existsSync(join(moddable, "build/devices/zephyr")), `MODDABLE=${moddable} has no Zephyr port (build/devices/zephyr): update the Moddable SDK`);
   const base = env.ZEPHYR_BASE;
   need(!!base, `ZEPHYR_BASE is not set: set up Zephyr (${docs}) and export ZEPHYR_BASE=<workspace>/zephyr`);
   if (base) {
@@ -223,17 +209,14 @@ export function checkZephyrEnvironment(env: NodeJS.ProcessEnv = process.env): st
     // Distribution newlib builds lack the retargetable locking Zephyr requires: the manifest asks for picolibc, built from its module.
     need(moduleFound(env, "picolibc", "modules/lib/picolibc"), "the Zephyr module picolibc is missing (gnuarmemb builds use it as the C library): `west update` in the Zephyr workspace (or list it in ZEPHYR_MODULES)");
   }
-  need(existsSync(join(PROJECT_ROOT, "node_modules/.bin/tsc")), "TypeScript is not installed in this project: run npm install (mcconfig compiles the .ts files with tsc >= 6)");
+  problems.push(...typescriptProblems());
   return problems;
 }
 
 /** The environment mcconfig and west run in, and the shims it applied. */
 export function zephyrBuildEnvironment(target: ZephyrTarget, env: NodeJS.ProcessEnv = process.env): { env: NodeJS.ProcessEnv; shims: string[] } {
   const moddable = env.MODDABLE ?? "";
-  const out: NodeJS.ProcessEnv = {
-    ...env,
-    PATH: [join(PROJECT_ROOT, "node_modules/.bin"), join(moddable, "build/bin/lin/release"), env.PATH ?? ""].join(":"),
-  };
+  const out = buildEnvironment(env);
   const shims: string[] = [];
   const prefix: string[] = [];
   const variant = env.ZEPHYR_TOOLCHAIN_VARIANT;
@@ -285,24 +268,7 @@ export async function buildZephyrImage(options: ZephyrBuildOptions): Promise<Zep
 
   const { env: buildEnv, shims } = zephyrBuildEnvironment(target, env);
   for (const shim of shims) options.onOutput?.(`onenet-led: ${shim} (chip/zephyr/cmake)`);
-  const log = join(dir, "build.log");
-  const code = await new Promise<number>((resolve, reject) => {
-    const out = createWriteStream(log);
-    const child = spawn("mcconfig", args, { cwd: dir, env: buildEnv, stdio: ["ignore", "pipe", "pipe"] });
-    let partial = "";
-    const onChunk = (chunk: Buffer) => {
-      out.write(chunk);
-      partial += chunk.toString("utf8");
-      const lines = partial.split("\n");
-      partial = lines.pop() ?? "";
-      for (const line of lines) options.onOutput?.(line);
-    };
-    child.stdout.on("data", onChunk);
-    child.stderr.on("data", onChunk);
-    child.on("error", (error) => reject(new ChipBuildError(`mcconfig did not start: ${error.message}`)));
-    child.on("close", (status) => out.end(() => resolve(status ?? 1)));
-  });
-  if (code !== 0) throw new ChipBuildError(`mcconfig failed (exit ${code}); the whole log is in ${relative(process.cwd(), log) || log}`);
+  const log = await runMcconfig(args, dir, buildEnv, options.onOutput);
 
   const tmp = join(outDir, "tmp/zephyr", target.board, kind, name);
   const built = join(tmp, "build/zephyr");
@@ -310,7 +276,7 @@ export async function buildZephyrImage(options: ZephyrBuildOptions): Promise<Zep
   const bin = join(dir, "zephyr.bin");
   copyFileSync(join(built, "zephyr.elf"), elf);
   copyFileSync(join(built, "zephyr.bin"), bin);
-  return { elf, bin, log, sizes: zephyrSizes(elf, readFileSync(log, "utf8"), tmp), shims };
+  return { elf, bin, log, sizes: zephyrSizes(elf, readFileSync(log, "utf8"), tmp, env), shims };
 }
 
 const UNITS: Record<string, number> = { B: 1, KB: 1024, MB: 1024 * 1024, GB: 1024 * 1024 * 1024 };
@@ -324,32 +290,25 @@ export function linkReport(log: string): Record<string, { used: number; size: nu
   return out;
 }
 
-export function zephyrSizes(elf: string, log: string, tmp: string): ZephyrSizes {
-  const size = (file: string) => {
-    const out = execFileSync("arm-none-eabi-size", [file], { encoding: "utf8" }).split("\n")[1]?.trim().split(/\s+/) ?? [];
-    return { text: Number(out[0] ?? 0), data: Number(out[1] ?? 0), bss: Number(out[2] ?? 0) };
-  };
-  const whole = size(elf);
+/** The ELF's sizes, the XS archive and bytecode (as for every chip), and Zephyr's link report. */
+export function zephyrSizes(elf: string, log: string, tmp: string, env: NodeJS.ProcessEnv = process.env): ZephyrSizes {
   const report = linkReport(log);
-  let archive = 0;
-  const objects = join(tmp, "build/CMakeFiles/app.dir");
-  const find = (d: string): string | undefined => {
-    if (!existsSync(d)) return undefined;
-    for (const entry of readdirSync(d)) {
-      const p = join(d, entry);
-      if (statSync(p).isDirectory()) {
-        const hit = find(p);
-        if (hit) return hit;
-      } else if (entry === "mc.xs.c.obj") return p;
-    }
-    return undefined;
-  };
-  const archiveObject = find(objects);
-  if (archiveObject) archive = size(archiveObject).text;
   return {
-    ...whole,
+    ...imageSizes(elf, tmp, env, findFile(join(tmp, "build/CMakeFiles/app.dir"), "mc.xs.c.obj") ?? ""),
     flash: report.FLASH ?? { used: 0, size: 0 },
     ram: report.RAM ?? { used: 0, size: 0 },
-    archive,
   };
+}
+
+/** The first file named `name` under `dir` (CMake nests objects under their source's path). */
+function findFile(dir: string, name: string): string | undefined {
+  if (!existsSync(dir)) return undefined;
+  for (const entry of readdirSync(dir)) {
+    const p = join(dir, entry);
+    if (statSync(p).isDirectory()) {
+      const hit = findFile(p, name);
+      if (hit) return hit;
+    } else if (entry === name) return p;
+  }
+  return undefined;
 }

@@ -3,7 +3,7 @@
  * its USARTs as byte streams, its GPIO writes as pin levels.
  *
  *   const chip = new QemuStm32({ elf, usarts: { console: 2, modem: 6 } });
- *   chip.onConsoleLine = (line) => ...;       // what the firmware prints on the console USART
+ *   chip.onConsoleData = (bytes) => ...;      // what the firmware prints on the console USART
  *   chip.onModemData = (bytes) => ...;        // what it sends on the modem USART
  *   chip.onGpio = (port, odr) => ...;         // a GPIO port's output register changed ("c", 0x1000)
  *   chip.onExit = (reason) => ...;            // QEMU stopped on its own (a crash, a bad image)
@@ -74,7 +74,7 @@ export class GpioModel {
   }
 }
 
-/** Splits a byte stream into text lines (CR LF or LF), keeping the unfinished tail. */
+/** Splits QEMU's stderr into lines (CR LF or LF), keeping the unfinished tail. */
 export class LineSplitter {
   private partial = "";
   constructor(private readonly onLine: (line: string) => void) {}
@@ -87,7 +87,7 @@ export class LineSplitter {
       this.partial = this.partial.slice(nl + 1);
       this.onLine(line);
     }
-    // A console that never ends its line must not grow without bound.
+    // A line that never ends must not grow without bound.
     if (this.partial.length > 4096) {
       this.onLine(this.partial);
       this.partial = "";
@@ -124,7 +124,7 @@ async function oneConnection(): Promise<{ port: number; socket: Promise<Socket>;
 }
 
 export class QemuStm32 {
-  onConsoleLine: ((line: string) => void) | undefined;
+  onConsoleData: ((bytes: Uint8Array) => void) | undefined;
   onModemData: ((bytes: Uint8Array) => void) | undefined;
   onGpio: ((port: string, odr: number) => void) | undefined;
   /** QEMU ended without stop(): the reason, with what it printed last. */
@@ -190,9 +190,7 @@ export class QemuStm32 {
     const [consoleSocket, modem] = connected;
     this.consoleSocket = consoleSocket;
     this.modem = modem;
-    const lines = new LineSplitter((line) => this.onConsoleLine?.(line));
-    consoleSocket.setEncoding("latin1");
-    consoleSocket.on("data", (text: string) => lines.push(text));
+    consoleSocket.on("data", (chunk: Buffer) => this.onConsoleData?.(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
     consoleSocket.on("error", () => {});
     modem.on("data", (chunk: Buffer) => this.onModemData?.(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
     modem.on("error", () => {});

@@ -2,22 +2,27 @@
  * The STM32 image in QEMU as the bench's device: the real firmware, built through Moddable's
  * Zephyr port, on the other side of the bench's board.
  *
- *   const sim = await Simulation.create({ mode: "real", ...}, stm32Device({ elf, led: { port: "c", pin: 12 } }));
+ *   const wiring = stm32Wiring();   // from manifest.json, as the image was built
+ *   const sim = await Simulation.create({ mode: "real", ledActiveLow: wiring.led.activeLow, baud: wiring.baud },
+ *     stm32Device({ elf, usarts: wiring.usarts, led: wiring.led }));
  *
  * Wiring, as on a real bench:
  * - the modem USART (USART6) <-> the board's serial port, i.e. the VirtualUart's MCU end, which
  *   times every byte at the configured baud towards the ESP8266 emulator. QEMU transmits at CPU
  *   speed, so bytes wait here until `writable` has room (a real USART would hold the CPU instead);
  * - the LED pin's level (from QEMU's log of GPIO writes) -> board.led, and observer.led;
- * - the console USART (USART2) -> the board's log, line by line ("info: online" -> level info).
- *
- * Whether the session is online is read from the console lines the firmware prints ("info: online",
- * "warn: offline: ..."); QEMU runs in wall time, so the bench runs in real mode.
+ * - the console USART (USART2) -> ./chip-console.ts: its lines become the board's log, an
+ *   instrumented image's samples its XS peaks.
+ * The link and the MQTT session are read from outside (../outside.ts), as for every chip. QEMU
+ * runs in wall time, so the bench runs in real mode.
  */
 import type { LedDeviceObserver } from "../../../firmware/app.js";
-import type { Board, LogLevel, SerialPort } from "../../../firmware/board.js";
+import type { Board, SerialPort } from "../../../firmware/board.js";
 import type { DeviceConfig } from "../../../firmware/config.js";
-import type { DeviceFactory, SimDevice } from "../../sim.js";
+import type { BenchParts, DeviceFactory, SimDevice } from "../../sim.js";
+import { ChipConsole, type ConsoleEvent, levelOf } from "../chip-console.js";
+import type { WatchedPacket } from "../mqtt-watch.js";
+import { watchFromOutside, type OutsideView } from "../outside.js";
 import { QemuStm32 } from "./qemu.js";
 
 export interface Stm32DeviceOptions {
@@ -28,57 +33,68 @@ export interface Stm32DeviceOptions {
   /** USART numbers (default: console 2, modem 6, as the olimex_stm32_h405 target wires them). */
   usarts?: { console: number; modem: number };
   qemu?: string;
-  /** Every console line, as printed (tests and the CLI keep them). */
-  onConsoleLine?: (line: string, time: number) => void;
-}
-
-const LEVELS = new Set<LogLevel>(["debug", "info", "warn", "error"]);
-
-/** A console line as the board's log sees it: "info: online" -> ["info", "online"]. */
-export function consoleLogLine(line: string): [LogLevel, string] {
-  const colon = line.indexOf(": ");
-  const level = colon > 0 ? (line.slice(0, colon) as LogLevel) : undefined;
-  if (level !== undefined && LEVELS.has(level)) return [level, line.slice(colon + 2)];
-  // Zephyr's banner, XS's own messages, the firmware's fatal lines.
-  return [/^(fatal|XS abort|# )/.test(line) ? "error" : "info", line];
+  /** Every console event (lines, instrument samples), with the bench's time. */
+  onConsole?: (event: ConsoleEvent, timeMs: number) => void;
+  /** Every MQTT packet seen on the module's link. */
+  onPacket?: (packet: WatchedPacket, timeMs: number) => void;
 }
 
 export class Stm32Device implements SimDevice {
   readonly chip: QemuStm32;
-  readonly client = { online: false, stats: { connects: 0, connacks: 0 } };
+  readonly console: ChipConsole;
+  /** LED pin edges: board time (ms) and level. */
+  readonly ledEdges: { time: number; level: 0 | 1 }[] = [];
   /** Why QEMU stopped on its own, if it did. */
   failure: string | undefined;
   /** Resolves once QEMU runs with its USARTs connected (rejects if it cannot start). */
   started: Promise<void> | undefined;
-  private port: SerialPort | undefined;
+  /** Bytes the chip sent that wait for room in the UART towards the module. */
   private readonly toModule: Uint8Array[] = [];
   private toModuleOffset = 0;
+  private port: SerialPort | undefined;
   private readonly rx = new Uint8Array(256);
-  private ledLevel: 0 | 1 | undefined;
+  private readonly outside: OutsideView;
 
   constructor(
     private readonly board: Board,
     private readonly config: DeviceConfig,
     private readonly observer: LedDeviceObserver,
-    private readonly options: Stm32DeviceOptions,
+    bench: BenchParts,
+    options: Stm32DeviceOptions,
   ) {
     if (!/^[a-k]$/.test(options.led.port) || options.led.pin < 0 || options.led.pin > 15) {
       throw new RangeError(`LED ${options.led.port}${options.led.pin}: a GPIO port a..k and a pin 0..15`);
     }
     this.chip = new QemuStm32({ elf: options.elf, usarts: options.usarts ?? { console: 2, modem: 6 }, qemu: options.qemu });
-    this.chip.onConsoleLine = (line) => this.consoleLine(line);
+    // A release or instrumented image: nothing to answer on the console.
+    this.console = new ChipConsole(
+      () => {},
+      (event) => {
+        options.onConsole?.(event, board.clock.now());
+        if (event.kind === "line") {
+          const { level, message } = levelOf(event.text);
+          board.log(level, message);
+        }
+      },
+    );
+    this.outside = watchFromOutside(bench, observer, options.onPacket ? (p) => options.onPacket!(p, board.clock.now()) : undefined);
+    this.chip.onConsoleData = (bytes) => this.console.feed(bytes);
     this.chip.onModemData = (bytes) => {
-      this.toModule.push(bytes);
+      this.toModule.push(Uint8Array.from(bytes));
       this.flushToModule();
     };
     this.chip.onGpio = (port, odr) => {
-      if (port === this.options.led.port) this.ledPin((((odr >> this.options.led.pin) & 1) as 0 | 1));
+      if (port === options.led.port) this.ledPin(((odr >> options.led.pin) & 1) as 0 | 1);
     };
     this.chip.onExit = (reason) => {
       this.failure = reason;
-      this.setOnline(false);
-      this.board.log("error", `chip: ${reason}`);
+      board.log("error", `chip: ${reason}`);
     };
+  }
+
+  /** The MQTT session as seen on the module's link. */
+  get client(): SimDevice["client"] {
+    return this.outside.watch;
   }
 
   start(): void {
@@ -96,10 +112,10 @@ export class Stm32Device implements SimDevice {
 
   stop(): void {
     void this.chip.stop();
-    this.setOnline(false);
   }
 
   close(): void {
+    this.outside.detach();
     void this.chip.stop();
   }
 
@@ -140,30 +156,14 @@ export class Stm32Device implements SimDevice {
   }
 
   private ledPin(level: 0 | 1): void {
-    if (level === this.ledLevel) return;
-    this.ledLevel = level;
+    const last = this.ledEdges.at(-1);
+    if (last?.level === level) return;
+    this.ledEdges.push({ time: this.board.clock.now(), level });
     this.board.led.write(level);
     this.observer.led?.(this.config.led.activeLow ? level === 0 : level === 1);
-  }
-
-  private consoleLine(line: string): void {
-    this.options.onConsoleLine?.(line, this.board.clock.now());
-    if (!line) return;
-    const [level, message] = consoleLogLine(line);
-    this.board.log(level, message);
-    if (level === "info" && message === "online") {
-      this.client.stats.connacks++;
-      this.setOnline(true);
-    } else if (level === "warn" && message.startsWith("offline: ")) this.setOnline(false);
-  }
-
-  private setOnline(online: boolean): void {
-    if (this.client.online === online) return;
-    this.client.online = online;
-    if (online) this.observer.online?.();
   }
 }
 
 export function stm32Device(options: Stm32DeviceOptions): DeviceFactory<Stm32Device> {
-  return (board, config, observer) => new Stm32Device(board, config, observer, options);
+  return (board, config, observer, bench) => new Stm32Device(board, config, observer, bench, options);
 }

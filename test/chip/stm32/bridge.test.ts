@@ -50,7 +50,7 @@ describe.skipIf(missing.length > 0)(`QEMU STM32 bridge${missing.length ? ` (skip
     const console: string[] = [];
     const sim = await Simulation.create(
       { mode: "real", ledActiveLow: wiring.led.activeLow, baud: wiring.baud },
-      stm32Device({ elf, usarts: wiring.usarts, led: wiring.led, onConsoleLine: (line) => console.push(line) }),
+      stm32Device({ elf, usarts: wiring.usarts, led: wiring.led, onConsole: (e) => e.kind === "line" && console.push(e.text) }),
     );
     const toModule: number[] = [];
     const sends: { t: number; bytes: Uint8Array }[] = [];

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { GpioModel, LineSplitter } from "../../../host-sim/chip/stm32/qemu.js";
-import { consoleLogLine } from "../../../host-sim/chip/stm32/stm32-device.js";
+import { levelOf } from "../../../host-sim/chip/chip-console.js";
 import { stm32Wiring } from "../../../host-sim/chip/stm32/wiring.js";
 
 const write = (port: string, offset: number, value: number, size = 4) =>
@@ -43,8 +43,8 @@ describe("GpioModel (QEMU's -d unimp log of GPIO writes)", () => {
   });
 });
 
-describe("console lines", () => {
-  it("splits CR LF and LF lines across chunks and bounds an endless line", () => {
+describe("lines", () => {
+  it("splits QEMU's stderr into CR LF and LF lines across chunks and bounds an endless line", () => {
     const lines: string[] = [];
     const split = new LineSplitter((l) => lines.push(l));
     split.push("*** Booting Zephyr\r\ninfo: sta");
@@ -57,11 +57,11 @@ describe("console lines", () => {
   });
 
   it("maps the firmware's level prefix onto the board's log, and flags XS and fatal lines", () => {
-    expect(consoleLogLine("info: online")).toEqual(["info", "online"]);
-    expect(consoleLogLine("warn: offline: link-lost")).toEqual(["warn", "offline: link-lost"]);
-    expect(consoleLogLine("fatal: config-refused: \"password\" ...")).toEqual(["error", "fatal: config-refused: \"password\" ..."]);
-    expect(consoleLogLine("XS abort: memory full")[0]).toBe("error");
-    expect(consoleLogLine("*** Booting Zephyr OS build 4.3.0 ***")).toEqual(["info", "*** Booting Zephyr OS build 4.3.0 ***"]);
+    expect(levelOf("info: online")).toEqual({ level: "info", message: "online" });
+    expect(levelOf("warn: offline: link-lost")).toEqual({ level: "warn", message: "offline: link-lost" });
+    expect(levelOf("fatal: config-refused: config \"password\" ...")).toEqual({ level: "error", message: "fatal: config-refused: config \"password\" ..." });
+    expect(levelOf("XS abort: memory full").level).toBe("error");
+    expect(levelOf("*** Booting Zephyr OS build 4.3.0 ***")).toEqual({ level: "info", message: "*** Booting Zephyr OS build 4.3.0 ***" });
   });
 });
 
