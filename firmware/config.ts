@@ -97,7 +97,9 @@ export class ConfigError extends Error {
   readonly code: ConfigErrorCode;
   constructor(key: string, code: ConfigErrorCode, detail: string) {
     super(`config "${key}": ${detail}`);
-    this.name = "ConfigError";
+    // Defined, not assigned: a preloaded Moddable image freezes Error.prototype, whose read-only
+    // `name` would make `this.name = ...` throw ("set name: not writable").
+    Object.defineProperty(this, "name", { value: "ConfigError", writable: true, configurable: true });
     this.key = key;
     this.code = code;
   }
