@@ -19,8 +19,8 @@
  * one, Zephyr 4.3 is accepted. Each applied shim is reported in the result.
  *
  * Output: build/chip/<name>/ (a manifest that includes the project's, the build log, zephyr.elf
- * and zephyr.bin), mcconfig's own tree under build/chip/<name>/out (nothing is written into
- * $MODDABLE).
+ * and zephyr.bin, also copied to build/chip/images/<variant>/ when asked), mcconfig's own tree
+ * under build/chip/<name>/out (nothing is written into $MODDABLE).
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -94,8 +94,13 @@ export interface ZephyrBuildOptions {
   creation?: Creation;
   /** Extra Kconfig settings over the manifest's zephyrConfig (experiments: the heap pool). */
   zephyrConfig?: Record<string, string>;
-  /** Folder under build/chip (also the build's name in mcconfig). */
+  /**
+   * The build tree: build/chip/<name> (mcconfig names the build after it). Images that differ
+   * only in config or memory budget share one tree and rebuild in a minute or two.
+   */
   name?: string;
+  /** Where the image is also copied: build/chip/images/<variant>/ (default: only the tree's folder). */
+  variant?: string;
   env?: NodeJS.ProcessEnv;
   onOutput?: (line: string) => void;
   /** Start from an empty build folder (mcconfig otherwise rebuilds only what changed). */
@@ -249,7 +254,9 @@ export async function buildZephyrImage(options: ZephyrBuildOptions): Promise<Zep
   if (problems.length) throw new ChipBuildError(`cannot build for ${target.platform}:\n  - ${problems.join("\n  - ")}`);
   const kind = options.kind ?? "release";
   const name = options.name ?? `onenet-led-${target.board.replace(/_/g, "-")}`;
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new ChipBuildError(`build name ${JSON.stringify(name)}: lower-case letters, digits and "-" only`);
+  for (const n of [name, options.variant ?? name]) {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(n)) throw new ChipBuildError(`build name ${JSON.stringify(n)}: lower-case letters, digits and "-" only`);
+  }
   const dir = buildFolder(name);
   const outDir = join(dir, "out");
   if (options.clean) rmSync(dir, { recursive: true, force: true });
@@ -272,8 +279,10 @@ export async function buildZephyrImage(options: ZephyrBuildOptions): Promise<Zep
 
   const tmp = join(outDir, "tmp/zephyr", target.board, kind, name);
   const built = join(tmp, "build/zephyr");
-  const elf = join(dir, "zephyr.elf");
-  const bin = join(dir, "zephyr.bin");
+  const out = options.variant ? join(PROJECT_ROOT, "build/chip/images", options.variant) : dir;
+  mkdirSync(out, { recursive: true });
+  const elf = join(out, "zephyr.elf");
+  const bin = join(out, "zephyr.bin");
   copyFileSync(join(built, "zephyr.elf"), elf);
   copyFileSync(join(built, "zephyr.bin"), bin);
   return { elf, bin, log, sizes: zephyrSizes(elf, readFileSync(log, "utf8"), tmp, env), shims };
