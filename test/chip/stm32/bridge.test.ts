@@ -9,7 +9,7 @@
  * Needs qemu-system-arm and gcc-arm-none-eabi (.ci/run installs them); without them it fails
  * saying what to install.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -98,4 +98,28 @@ describe("QEMU STM32 bridge", () => {
     }
     expect(device.chip.running).toBe(false);
   }, 60_000);
+
+  it("runs under `onenet-led run --chip stm32 --image`, the LED and the console on the terminal", () => {
+    const cli = join(import.meta.dirname, "../../../bin/onenet-led.js");
+    const result = spawnSync(process.execPath, [cli, "run", "--chip", "stm32", "--image", elf, "--no-dashboard", "--duration", "3"], {
+      encoding: "utf8",
+      input: "",
+      timeout: 30_000,
+    });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`STM32F405 in QEMU (netduinoplus2) running ${elf}; USART6 to the ESP8266 at 115200 baud, LED on PC12`);
+    expect(result.stdout).toMatch(/firmware info: bridge: up/);
+    expect(result.stdout).toMatch(/LED ON[\s\S]*firmware info: bridge: done/);
+    expect(result.stdout).toMatch(/LED OFF/);
+  }, 60_000);
+
+  it("`run --chip` refuses a missing image, an unknown chip and --image alone", () => {
+    const cli = join(import.meta.dirname, "../../../bin/onenet-led.js");
+    const missing = spawnSync(process.execPath, [cli, "run", "--chip", "stm32", "--image", join(dir, "nope.elf")], { encoding: "utf8" });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain("no firmware image at");
+    expect(missing.stderr).toContain("onenet-led chip build stm32");
+    expect(spawnSync(process.execPath, [cli, "run", "--chip", "avr"], { encoding: "utf8" }).stderr).toContain("--chip must be stm32");
+    expect(spawnSync(process.execPath, [cli, "run", "--image", elf], { encoding: "utf8" }).stderr).toContain("--image goes with --chip");
+  });
 });

@@ -4,10 +4,10 @@
  * with `cmake -P`), and our own Zephyr target, overlay and module agree with each other and with
  * manifest.json.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   checkZephyrEnvironment,
@@ -179,7 +179,28 @@ describe("our Zephyr files", () => {
   });
 });
 
+const CLI = join(import.meta.dirname, "../../../bin/onenet-led.js");
+
 describe("command line", () => {
+  it("`chip build` names every missing piece of the set-up and exits 1, before running anything", () => {
+    const result = spawnSync(process.execPath, [CLI, "chip", "build", "zephyr/nucleo_f413zh", "ssid=MyWiFi", "password=secret123"], {
+      encoding: "utf8",
+      env: { PATH: dirname(process.execPath), HOME: root },
+    });
+    expect(result.status).toBe(1);
+    for (const what of ["MODDABLE is not set", "ZEPHYR_BASE is not set", "west is not on PATH", "no Zephyr SDK found"]) expect(result.stderr).toContain(what);
+    expect(result.stderr + result.stdout).not.toContain("secret123");
+  });
+
+  it("`chip build` refuses an unknown target or a bare word, naming the targets", () => {
+    const unknown = spawnSync(process.execPath, [CLI, "chip", "build", "zephyr/nope"], { encoding: "utf8" });
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toContain("one of pico, stm32, zephyr/olimex_stm32_h405, zephyr/nucleo_f413zh, zephyr/stm32f4_disco");
+    const bare = spawnSync(process.execPath, [CLI, "chip", "build", "stm32", "ssid"], { encoding: "utf8" });
+    expect(bare.status).toBe(1);
+    expect(bare.stderr).toContain("is not key=value");
+  });
+
   it("takes key=value config pairs and refuses anything else", () => {
     expect(parseConfigPairs(["ssid=My WiFi", "password=a=b"])).toEqual({ ssid: "My WiFi", password: "a=b" });
     expect(() => parseConfigPairs(["ssid"])).toThrow(/not key=value/);
