@@ -57,6 +57,15 @@ describe("targets", () => {
     expect(zephyrTarget("zephyr/nope")).toBeUndefined();
   });
 
+  it("the real STM32 boards carry the budget measured on the emulated STM32F405 (same core, same firmware)", () => {
+    const manifest = JSON.parse(readFileSync(join(ZEPHYR_DIR, "../../manifest.json"), "utf8"));
+    const measured = manifest.platforms["zephyr/olimex_stm32_h405"];
+    for (const board of ["zephyr/nucleo_f413zh", "zephyr/stm32f4_disco"]) {
+      expect(manifest.platforms[board].creation, board).toEqual(measured.creation);
+      expect(manifest.platforms[board].zephyrConfig.CONFIG_HEAP_MEM_POOL_SIZE, board).toBe(measured.zephyrConfig.CONFIG_HEAP_MEM_POOL_SIZE);
+    }
+  });
+
   it("each has a manifest.json entry with a creation budget and picolibc", () => {
     const manifest = JSON.parse(readFileSync(join(ZEPHYR_DIR, "../../manifest.json"), "utf8"));
     for (const name of ["stm32", "zephyr/nucleo_f413zh", "zephyr/stm32f4_disco"]) {
