@@ -10,7 +10,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ReceiveMode } from "../../../firmware/config.js";
 import type { Dialect } from "../../esp8266/emulator.js";
-import { BENCH_CONFIG, type Fault, OLD_BUDGET } from "../scenarios.js";
+import { budgetProblems, HEADROOM, SLOT_BYTES } from "../budget.js";
+import type { Creation } from "../build.js";
+import { BENCH_CONFIG, type Fault, MEASURE_BUDGET, OLD_BUDGET } from "../scenarios.js";
 import { buildZephyrImage, PROJECT_ROOT, type ZephyrBuildOptions, type ZephyrImage, zephyrTarget } from "./build.js";
 import { blinksOf, bootToOnline, recovers, setsFollowed, withStm32Bench } from "./scenarios.js";
 import { EMULATED_PLATFORM } from "./wiring.js";
@@ -24,9 +26,6 @@ export interface Stm32RunOptions {
   report: Report;
   figures: Record<string, unknown>;
 }
-
-/** The headroom the manifest's budget must leave over the measured peaks. */
-export const REQUIRED_HEADROOM = 0.25;
 
 const TREE = "onenet-led-olimex-stm32-h405";
 
@@ -43,6 +42,24 @@ export function stm32ImagePath(variant: string): string {
   return join(PROJECT_ROOT, "build/chip/images", variant, "zephyr.elf");
 }
 
+interface Manifest {
+  platforms: Record<string, { creation?: Creation; zephyrConfig?: Record<string, string> }>;
+}
+
+function emulatedEntry(): Manifest["platforms"][string] {
+  const manifest = JSON.parse(readFileSync(join(PROJECT_ROOT, "manifest.json"), "utf8")) as Manifest;
+  return manifest.platforms[EMULATED_PLATFORM];
+}
+
+/**
+ * The instrumented image's budget: XS's smallest first heaps (../scenarios.ts, MEASURE_BUDGET), so
+ * what XS reserves is what the firmware needs, in the manifest's static arena (the F405's 128 KB of
+ * RAM holds no bigger one beside Zephyr's own).
+ */
+function measureBudget(): Creation {
+  return { ...MEASURE_BUDGET, static: emulatedEntry().creation!.static };
+}
+
 async function buildAll(noBuild: boolean): Promise<Images> {
   const emulated = zephyrTarget("stm32")!;
   const variants: [keyof Images, ZephyrBuildOptions & { variant: string }][] = [
@@ -50,7 +67,7 @@ async function buildAll(noBuild: boolean): Promise<Images> {
     ["active", { target: emulated, name: TREE, variant: "stm32-active", config: { ...BENCH_CONFIG, receiveMode: "active" } }],
     ["badConfig", { target: emulated, name: TREE, variant: "stm32-bad-config", config: { ...BENCH_CONFIG, password: "1234" } }],
     ["oldBudget", { target: emulated, name: TREE, variant: "stm32-old-budget", config: BENCH_CONFIG, creation: OLD_BUDGET }],
-    ["instrument", { target: emulated, name: TREE, kind: "instrument", variant: "stm32-instrument", config: BENCH_CONFIG }],
+    ["instrument", { target: emulated, name: TREE, kind: "instrument", variant: "stm32-instrument", config: BENCH_CONFIG, creation: measureBudget() }],
     // The real board, from the same manifest: does it compile, link and fit?
     ["nucleo", { target: zephyrTarget("zephyr/nucleo_f413zh")!, variant: "nucleo-f413zh", config: BENCH_CONFIG }],
   ];
@@ -96,10 +113,6 @@ async function bootAndSets(o: Stm32RunOptions, elf: string, dialect: Dialect, mo
   });
 }
 
-interface Manifest {
-  platforms: Record<string, { creation?: { static: number; stack: number }; zephyrConfig?: Record<string, string> }>;
-}
-
 /** The instrumented image through boot, sets and faults; XS's peaks and Zephyr's heap against the manifest's budget. */
 async function memory(o: Stm32RunOptions, elf: string): Promise<void> {
   let minFree = Infinity;
@@ -118,34 +131,34 @@ async function memory(o: Stm32RunOptions, elf: string): Promise<void> {
     for (const fault of ["wifi-drop", "tcp-close", "reset-module"] as Fault[]) recovered &&= (await recovers(sim, fault)).ok;
     await new Promise((resolve) => setTimeout(resolve, 1500)); // one more sample
     const p = sim.device.console.peaks;
-    const manifest = JSON.parse(readFileSync(join(PROJECT_ROOT, "manifest.json"), "utf8")) as Manifest;
-    const entry = manifest.platforms[EMULATED_PLATFORM];
-    const budget = { static: entry.creation!.static, stack: entry.creation!.stack, pool: Number(entry.zephyrConfig?.CONFIG_HEAP_MEM_POOL_SIZE ?? 0) };
-    const heapNeed = p.chunksReserved + p.slotsReserved;
-    const stackBytes = budget.stack * 16;
-    const heapHeadroom = (budget.static - stackBytes) / heapNeed - 1;
-    const stackHeadroom = stackBytes / p.stackPeak - 1;
-    const poolUsed = budget.pool - minFree;
-    const poolHeadroom = budget.pool / poolUsed - 1;
-    const figures = {
+    const entry = emulatedEntry();
+    const creation = entry.creation!;
+    const pool = Number(entry.zephyrConfig?.CONFIG_HEAP_MEM_POOL_SIZE ?? 0);
+    const need = { heapBytes: p.chunksReserved + p.slotsReserved, stackSlots: p.stackPeak / SLOT_BYTES };
+    const poolUsed = pool - minFree;
+    const poolWanted = Math.ceil(poolUsed * HEADROOM);
+    const problems = budgetProblems(creation, need);
+    if (pool < poolWanted) problems.push(`CONFIG_HEAP_MEM_POOL_SIZE ${pool} B: Zephyr's heap went to ${poolUsed} B; needs >= ${poolWanted} B (25 % headroom)`);
+    const heapGiven = creation.static - creation.stack * SLOT_BYTES;
+    const pct = (given: number, used: number) => `${((given / used - 1) * 100).toFixed(0)} %`;
+    o.figures.memory = {
       sets: o.memorySets,
       samples: p.samples,
+      measuredWith: measureBudget(),
       chunks: { used: p.chunksUsed, reserved: p.chunksReserved },
       slots: { used: p.slotsUsed, reserved: p.slotsReserved },
-      stack: { peakSlots: p.stackPeak / 16, slots: budget.stack },
-      static: budget.static,
-      heapHeadroom: Number(heapHeadroom.toFixed(3)),
-      stackHeadroom: Number(stackHeadroom.toFixed(3)),
-      zephyrHeap: { pool: budget.pool, peakUsed: poolUsed, headroom: Number(poolHeadroom.toFixed(3)) },
+      stack: { peakSlots: need.stackSlots, slots: creation.stack },
+      static: creation.static,
+      heapHeadroom: Number((heapGiven / need.heapBytes - 1).toFixed(3)),
+      stackHeadroom: Number((creation.stack / need.stackSlots - 1).toFixed(3)),
+      zephyrHeap: { pool, peakUsed: poolUsed, headroom: Number((pool / poolUsed - 1).toFixed(3)) },
     };
-    o.figures.memory = figures;
     o.report(`stm32 memory: instrumented image, boot + ${o.memorySets} sets + wifi-drop, tcp-close, reset-module`, sets.followed === o.memorySets && recovered && p.samples > 0,
-      `chunks ${p.chunksUsed} used / ${p.chunksReserved} reserved B, slots ${p.slotsUsed / 16} / ${p.slotsReserved / 16}, stack ${p.stackPeak / 16} of ${budget.stack} slots, Zephyr heap ${poolUsed} of ${budget.pool} B at its peak`);
-    const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
-    o.report(`stm32 budget (manifest ${EMULATED_PLATFORM}): >= ${pct(REQUIRED_HEADROOM)} headroom over the peaks`,
-      heapHeadroom >= REQUIRED_HEADROOM && stackHeadroom >= REQUIRED_HEADROOM && poolHeadroom >= REQUIRED_HEADROOM,
-      `static ${budget.static} B: ${budget.static - stackBytes} B after the stack for ${heapNeed} B of chunks + slots reserved (${pct(heapHeadroom)}); ` +
-        `stack ${budget.stack} slots for a peak of ${p.stackPeak / 16} (${pct(stackHeadroom)}); CONFIG_HEAP_MEM_POOL_SIZE ${budget.pool} B for ${poolUsed} B used (${pct(poolHeadroom)})`);
+      `chunks ${p.chunksUsed} used / ${p.chunksReserved} reserved B, slots ${p.slotsUsed / SLOT_BYTES} / ${p.slotsReserved / SLOT_BYTES}, stack ${need.stackSlots} slots, Zephyr heap ${poolUsed} of ${pool} B at its peak`);
+    o.report(`stm32 budget (manifest ${EMULATED_PLATFORM}) holds the peaks with 25 % headroom`, problems.length === 0,
+      problems.join("; ") ||
+        `static ${creation.static} B: ${heapGiven} B after the stack for ${need.heapBytes} B of chunks + slots (${pct(heapGiven, need.heapBytes)}); ` +
+          `stack ${creation.stack} slots for ${need.stackSlots} (${pct(creation.stack, need.stackSlots)}); CONFIG_HEAP_MEM_POOL_SIZE ${pool} B for ${poolUsed} B (${pct(pool, poolUsed)})`);
   });
 }
 
