@@ -119,7 +119,7 @@ describe("QEMU STM32 bridge", () => {
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain("no firmware image at");
     expect(missing.stderr).toContain("onenet-led chip build stm32");
-    expect(spawnSync(process.execPath, [cli, "run", "--chip", "avr"], { encoding: "utf8" }).stderr).toContain("--chip must be stm32");
-    expect(spawnSync(process.execPath, [cli, "run", "--image", elf], { encoding: "utf8" }).stderr).toContain("--image goes with --chip");
+    expect(spawnSync(process.execPath, [cli, "run", "--chip", "avr"], { encoding: "utf8" }).stderr).toContain("--chip must be pico or stm32");
+    expect(spawnSync(process.execPath, [cli, "run", "--image", elf], { encoding: "utf8" }).stderr).toContain("--image goes with --chip pico or --chip stm32");
   });
 });
