@@ -31,7 +31,8 @@
  *   ledIdentifier, ledActiveLow             thing-model identifier (default "led"), LED polarity
  *   receiveMode "active" | "passive" | "transparent"   ESP8266 receive mode (default "passive")
  *   passiveReadSize                         bytes one AT+CIPRECVDATA asks for, 64..2048 (default 512;
- *                                           the Pico's manifest entry sets 96: its serial buffer is 160)
+ *                                           the Pico's manifest entry sets 96: its serial buffer is 160;
+ *                                           the STM32 (Zephyr) entries 192: Moddable's ring there is 256)
  * Booleans accept true/false, "true"/"false", "1"/"0", "yes"/"no", "on"/"off"; numbers accept
  * decimal strings. Pins and UART settings are board business (firmware/moddable/pins.ts).
  */
