@@ -32,7 +32,8 @@
  *   ledIdentifier, ledActiveLow             thing-model identifier (default "led"), LED polarity
  *   receiveMode "active" | "passive" | "transparent"   ESP8266 receive mode (default "passive")
  *   passiveReadSize                         bytes one AT+CIPRECVDATA asks for, 64..2048 (default 512;
- *                                           the Pico's manifest entry sets 96: its serial buffer is 160)
+ *                                           the Pico's manifest entry sets 96: its serial buffer is 160;
+ *                                           the STM32 (Zephyr) entries 192: Moddable's ring there is 256)
  * Booleans accept true/false, "true"/"false", "1"/"0", "yes"/"no", "on"/"off"; numbers accept
  * decimal strings. Pins and UART settings are board business (firmware/moddable/pins.ts).
  */
@@ -98,7 +99,9 @@ export class ConfigError extends Error {
   readonly code: ConfigErrorCode;
   constructor(key: string, code: ConfigErrorCode, detail: string) {
     super(`config "${key}": ${detail}`);
-    this.name = "ConfigError";
+    // Defined, not assigned: a preloaded Moddable image freezes Error.prototype, whose read-only
+    // `name` would make `this.name = ...` throw ("set name: not writable").
+    Object.defineProperty(this, "name", { value: "ConfigError", writable: true, configurable: true });
     this.key = key;
     this.code = code;
   }

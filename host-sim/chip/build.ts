@@ -73,7 +73,7 @@ interface Check {
   what: string;
 }
 
-const which = (cmd: string, env: NodeJS.ProcessEnv): string | undefined => {
+export const which = (cmd: string, env: NodeJS.ProcessEnv): string | undefined => {
   for (const dir of (env.PATH ?? "").split(":")) {
     if (dir && existsSync(join(dir, cmd))) return join(dir, cmd);
   }
@@ -86,12 +86,7 @@ export function checkEnvironment(target: ChipTarget, env: NodeJS.ProcessEnv = pr
   const need = (check: Check) => {
     if (!check.ok) problems.push(check.what);
   };
-  const moddable = env.MODDABLE;
-  need({ ok: !!moddable, what: "MODDABLE is not set: install the Moddable SDK (https://github.com/Moddable-OpenSource/moddable, documentation/Moddable SDK - Getting Started.md) and export MODDABLE=<its folder>" });
-  if (moddable) {
-    need({ ok: existsSync(join(moddable, "xs")) && existsSync(join(moddable, "build")), what: `MODDABLE=${moddable} is not a Moddable SDK folder (no xs/ or build/)` });
-    need({ ok: existsSync(join(moddable, "build/bin/lin/release/mcconfig")), what: `Moddable's host tools are not built: cd ${moddable}/build/makefiles/lin && make (needs libglib2.0-dev)` });
-  }
+  problems.push(...moddableProblems(env));
   if (target === "pico") {
     const home = env.HOME ?? "";
     const picoRoot = env.PICO_ROOT ?? join(home, "pico");
@@ -112,9 +107,29 @@ export function checkEnvironment(target: ChipTarget, env: NodeJS.ProcessEnv = pr
   }
   need({ ok: which("cmake", env) !== undefined, what: "cmake is not on PATH (apt-get install cmake)" });
   need({ ok: existsSync("/bin/bash"), what: "bash is not installed (/bin/bash): Moddable's makefiles need it as make's shell" });
-  const tsc = join(PROJECT_ROOT, "node_modules/.bin/tsc");
-  need({ ok: existsSync(tsc), what: "TypeScript is not installed in this project: run npm install (mcconfig compiles the .ts files with tsc >= 6)" });
+  problems.push(...typescriptProblems());
   return problems;
+}
+
+/** MODDABLE and its host tools (every chip build). */
+export function moddableProblems(env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  const need = (check: Check) => {
+    if (!check.ok) problems.push(check.what);
+  };
+  const moddable = env.MODDABLE;
+  need({ ok: !!moddable, what: "MODDABLE is not set: install the Moddable SDK (https://github.com/Moddable-OpenSource/moddable, documentation/Moddable SDK - Getting Started.md) and export MODDABLE=<its folder>" });
+  if (moddable) {
+    need({ ok: existsSync(join(moddable, "xs")) && existsSync(join(moddable, "build")), what: `MODDABLE=${moddable} is not a Moddable SDK folder (no xs/ or build/)` });
+    need({ ok: existsSync(join(moddable, "build/bin/lin/release/mcconfig")), what: `Moddable's host tools are not built: cd ${moddable}/build/makefiles/lin && make (needs libglib2.0-dev)` });
+  }
+  return problems;
+}
+
+/** mcconfig compiles the .ts files with the project's tsc (>= 6). */
+export function typescriptProblems(): string[] {
+  const tsc = join(PROJECT_ROOT, "node_modules/.bin/tsc");
+  return existsSync(tsc) ? [] : ["TypeScript is not installed in this project: run npm install (mcconfig compiles the .ts files with tsc >= 6)"];
 }
 
 /** The environment mcconfig runs in: our tsc first on PATH, Moddable's tools next, bash as make's shell. */
@@ -155,24 +170,7 @@ export async function buildChipImage(options: ChipBuildOptions): Promise<ChipIma
   args.push("manifest.json");
   for (const [key, value] of Object.entries(options.config ?? {})) args.push(`${key}=${String(value)}`);
 
-  const log = join(dir, "build.log");
-  const code = await new Promise<number>((resolve, reject) => {
-    const out = createWriteStream(log);
-    const child = spawn("mcconfig", args, { cwd: dir, env: buildEnvironment(env), stdio: ["ignore", "pipe", "pipe"] });
-    let partial = "";
-    const onChunk = (chunk: Buffer) => {
-      out.write(chunk);
-      partial += chunk.toString("utf8");
-      const lines = partial.split("\n");
-      partial = lines.pop() ?? "";
-      for (const line of lines) options.onOutput?.(line);
-    };
-    child.stdout.on("data", onChunk);
-    child.stderr.on("data", onChunk);
-    child.on("error", (error) => reject(new ChipBuildError(`mcconfig did not start: ${error.message}`)));
-    child.on("close", (status) => out.end(() => resolve(status ?? 1)));
-  });
-  if (code !== 0) throw new ChipBuildError(`mcconfig failed (exit ${code}); the whole log is in ${relative(process.cwd(), log) || log}`);
+  const log = await runMcconfig(args, dir, buildEnvironment(env), options.onOutput);
 
   const built = outputDir(env, options.target, kind, name);
   const out = join(PROJECT_ROOT, "build/chip/images", variant);
@@ -184,8 +182,34 @@ export async function buildChipImage(options: ChipBuildOptions): Promise<ChipIma
   return { uf2, elf, log, sizes: imageSizes(elf, tmpDir(env, options.target, kind, name), env) };
 }
 
+/**
+ * Runs mcconfig in `dir` (where the build's manifest is), its output in `dir`/build.log and, line
+ * by line, to `onOutput`; returns the log's path, or throws ChipBuildError naming it.
+ */
+export async function runMcconfig(args: string[], dir: string, env: NodeJS.ProcessEnv, onOutput?: (line: string) => void): Promise<string> {
+  const log = join(dir, "build.log");
+  const code = await new Promise<number>((resolve, reject) => {
+    const out = createWriteStream(log);
+    const child = spawn("mcconfig", args, { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+    let partial = "";
+    const onChunk = (chunk: Buffer) => {
+      out.write(chunk);
+      partial += chunk.toString("utf8");
+      const lines = partial.split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) onOutput?.(line);
+    };
+    child.stdout.on("data", onChunk);
+    child.stderr.on("data", onChunk);
+    child.on("error", (error) => reject(new ChipBuildError(`mcconfig did not start: ${error.message}`)));
+    child.on("close", (status) => out.end(() => resolve(status ?? 1)));
+  });
+  if (code !== 0) throw new ChipBuildError(`mcconfig failed (exit ${code}); the whole log is in ${relative(process.cwd(), log) || log}`);
+  return log;
+}
+
 /** Flash and RAM of the ELF, the XS archive, and the bytecode of our modules against the SDK's. */
-export function imageSizes(elf: string, tmp: string, env: NodeJS.ProcessEnv = process.env): ImageSizes {
+export function imageSizes(elf: string, tmp: string, env: NodeJS.ProcessEnv = process.env, archiveObject = join(tmp, "mc.xs.c.o")): ImageSizes {
   const size = (file: string) => {
     const gcc = env.PICO_GCC_ROOT ?? "/usr";
     const tool = existsSync(join(gcc, "bin/arm-none-eabi-size")) ? join(gcc, "bin/arm-none-eabi-size") : "arm-none-eabi-size";
@@ -193,7 +217,6 @@ export function imageSizes(elf: string, tmp: string, env: NodeJS.ProcessEnv = pr
     return { text: Number(out[0] ?? 0), data: Number(out[1] ?? 0), bss: Number(out[2] ?? 0) };
   };
   const whole = size(elf);
-  const archiveObject = join(tmp, "mc.xs.c.o");
   const archive = existsSync(archiveObject) ? size(archiveObject).text : 0;
   let appBytecode = 0;
   let appModules = 0;

@@ -14,6 +14,8 @@
  *   console.peaks           // highest XS samples seen (bytes), once a debug or instrumented build reports them
  */
 
+import type { LogLevel } from "../../firmware/board.js";
+
 export type ConsoleEvent =
   | { kind: "line"; text: string }
   | { kind: "login"; name: string; version: string }
@@ -56,6 +58,16 @@ export const PICO_INSTRUMENTS: readonly string[] = Object.freeze([
   "Chunk used", "Chunk available", "Slot used", "Slot available", "Stack used", "Stack available",
   "Garbage collections", "Keys used", "Modules loaded", "Parser used", "Floating Point", "Promises settled",
 ]);
+
+/**
+ * A Moddable console line's level ("info: online" -> info, "online"). Other lines are info, but
+ * for the firmware's fatal lines and XS's aborts, which are errors.
+ */
+export function levelOf(text: string): { level: LogLevel; message: string } {
+  const m = /^(debug|info|warn|error): ([\s\S]*)$/.exec(text);
+  if (m) return { level: m[1] as LogLevel, message: m[2] };
+  return { level: /^(fatal: |XS abort)/.test(text) ? "error" : "info", message: text };
+}
 
 const ENTITIES: Readonly<Record<string, string>> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
 

@@ -2,21 +2,26 @@
  * `npm run chip`: builds the firmware for the Raspberry Pi Pico with Moddable's mcconfig (release
  * from the committed manifest, plus an instrumented and a debug build and two images that must
  * fail visibly), runs the chip scenarios on the emulated Pico against our ESP8266 emulator and
- * embedded broker, and prints the figures (exact: emulated cycles). Exit 1 if a scenario fails.
+ * embedded broker, and prints the figures (exact: emulated cycles). The same for the STM32 image
+ * in QEMU (./stm32/run.ts; wall-clock figures). Exit 1 if a scenario fails.
  *
- *   npm run chip -- [--bootrom PATH] [--no-build] [--quick] [--json FILE]
+ *   npm run chip -- [--chip pico|stm32] [--bootrom PATH] [--no-build] [--quick] [--json FILE]
  *
- * Needs the Moddable SDK and the Pico SDK (README, "The emulated Pico"); the RP2040 bootrom from
- * --bootrom or RP2040_BOOTROM.
+ * The Pico needs the Moddable SDK and the Pico SDK (README, "The emulated Pico"); the RP2040
+ * bootrom from --bootrom or RP2040_BOOTROM. The STM32 needs Moddable, Zephyr and QEMU (README,
+ * "STM32 through Zephyr"). Without --chip, every chip this machine is set up for.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs, UsageError } from "../cli/args.js";
+import { type ParsedArgs, parseArgs, UsageError } from "../cli/args.js";
 import { bootromPath, loadBootrom } from "./bootrom.js";
 import { dashboardFollowsSets } from "./dashboard-check.js";
 import { BUDGETED_PLATFORMS, budgetProblems, type ChipMemoryFixture, FIXTURE, requirement, xsnapAppLiveSlots } from "./budget.js";
-import { buildChipImage, type ChipImage, type Creation, imageSizes, PROJECT_ROOT } from "./build.js";
+import { buildChipImage, checkEnvironment, type ChipImage, type Creation, imageSizes, PROJECT_ROOT } from "./build.js";
+import { checkZephyrEnvironment } from "./stm32/build.js";
+import { findQemu } from "./stm32/qemu.js";
+import { runStm32 } from "./stm32/run.js";
 import type { XsPeaks } from "./chip-console.js";
 import { PICO_HZ } from "./pico-chip.js";
 import { BENCH_CONFIG, blinksOf, bootToOnline, type ChipImageUnderTest, cyclesToMs, describePeaks, type Fault, MEASURE_BUDGET, OLD_BUDGET, recovers, setsFollowed, withBench } from "./scenarios.js";
@@ -32,6 +37,7 @@ interface Images {
 }
 
 const USAGE = `usage: npm run chip -- [options]
+  --chip pico|stm32   only this chip (default: every chip whose SDKs are set up here)
   --bootrom PATH      the RP2040 bootrom (default: $RP2040_BOOTROM)
   --no-build          use the images of the previous run (build/chip/images)
   --quick             fewer faults, 20 sets for the memory figures
@@ -165,12 +171,56 @@ function gitCommit(): string {
   }
 }
 
+type Chip = "pico" | "stm32";
+
+/** What stops each chip's run on this machine (empty: ready). */
+function readiness(chip: Chip, args: ParsedArgs): string[] {
+  if (chip === "stm32") return [...checkZephyrEnvironment(), ...(findQemu() ? [] : ["qemu-system-arm not found (apt-get install qemu-system-arm)"])];
+  const problems = checkEnvironment("pico");
+  try {
+    bootromPath(args.get("bootrom"));
+  } catch (error) {
+    problems.push(error instanceof Error ? error.message : String(error));
+  }
+  return problems;
+}
+
 async function main(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ["bootrom", "json", "memory-sets", "creation", "only"], flags: ["no-build", "quick", "update-fixture"] });
+  const args = parseArgs(argv, { values: ["bootrom", "json", "memory-sets", "creation", "only", "chip"], flags: ["no-build", "quick", "update-fixture"] });
   if (args.has("help")) {
     console.log(USAGE);
     return 0;
   }
+  const asked = args.get("chip");
+  if (asked !== undefined && asked !== "pico" && asked !== "stm32") throw new UsageError(`--chip must be pico or stm32, got ${JSON.stringify(asked)}`);
+  const chips: Chip[] = [];
+  for (const chip of asked ? [asked as Chip] : (["pico", "stm32"] as Chip[])) {
+    const problems = asked ? [] : readiness(chip, args);
+    if (problems.length === 0) chips.push(chip);
+    else console.log(`not running ${chip}: ${problems.join("; ")}`);
+  }
+  if (chips.length === 0) throw new UsageError("no chip can run here: set up an SDK (README, \"The emulated Pico\" / \"STM32 through Zephyr\")");
+  if (chips.includes("pico")) await runPico(args);
+  if (chips.includes("stm32")) {
+    if (args.get("creation") !== undefined || args.get("only") !== undefined || args.has("update-fixture")) {
+      throw new UsageError("--creation, --only and --update-fixture are for the Pico (--chip pico)");
+    }
+    const stm32: Record<string, unknown> = {};
+    const memorySets = Number(args.get("memory-sets") ?? (args.has("quick") ? 20 : 100));
+    await runStm32({ noBuild: args.has("no-build"), quick: args.has("quick"), memorySets, report, figures: stm32 });
+    figures.stm32 = stm32;
+  }
+
+  const failed = results.filter((r) => !r.ok);
+  console.log(`\n${results.length - failed.length}/${results.length} chip scenarios passed (${chips.map((c) => (c === "pico" ? `emulated RP2040 at ${PICO_HZ / 1e6} MHz` : "STM32F405 in QEMU, real time")).join("; ")})`);
+  const out = args.get("json") ?? join(PROJECT_ROOT, "build/chip/figures.json");
+  mkdirSync(join(out, ".."), { recursive: true });
+  writeFileSync(out, JSON.stringify({ results, figures }, null, 2));
+  console.log(`figures: ${out}`);
+  return failed.length ? 1 : 0;
+}
+
+async function runPico(args: ParsedArgs): Promise<void> {
   const bootrom = loadBootrom(bootromPath(args.get("bootrom")));
   const creation = args.get("creation") === undefined ? undefined : (JSON.parse(args.get("creation")!) as Creation);
   const only = args.get("only") === undefined ? undefined : new Set(args.get("only")!.split(","));
@@ -221,13 +271,6 @@ async function main(argv: string[]): Promise<number> {
       `groups ${JSON.stringify(seen.groups)}; ${seen.restarts} restarts; "${seen.line ?? "no line"}"`);
   });
 
-  const failed = results.filter((r) => !r.ok);
-  console.log(`\n${results.length - failed.length}/${results.length} chip scenarios passed (emulated RP2040 at ${PICO_HZ / 1e6} MHz)`);
-  const out = args.get("json") ?? join(PROJECT_ROOT, "build/chip/figures.json");
-  mkdirSync(join(out, ".."), { recursive: true });
-  writeFileSync(out, JSON.stringify({ results, figures }, null, 2));
-  console.log(`figures: ${out}`);
-  return failed.length ? 1 : 0;
 }
 
 main(process.argv.slice(2)).then(

@@ -16,12 +16,12 @@
  */
 import { GPIOPinState } from "rp2040js";
 import type { LedDeviceObserver } from "../../firmware/app.js";
-import type { LogLevel, SerialPort } from "../../firmware/board.js";
+import type { SerialPort } from "../../firmware/board.js";
 import type { HostBoard } from "../board.js";
 import type { CoProcessor, VirtualClock } from "../clock.js";
 import type { VirtualUart } from "../uart.js";
 import type { BenchParts, DeviceFactory, SimDevice } from "../sim.js";
-import { ChipConsole, type ConsoleEvent } from "./chip-console.js";
+import { ChipConsole, type ConsoleEvent, levelOf } from "./chip-console.js";
 import type { WatchedPacket } from "./mqtt-watch.js";
 import { watchFromOutside, type OutsideView } from "./outside.js";
 import { PicoChip } from "./pico-chip.js";
@@ -62,12 +62,6 @@ export interface PicoDeviceOptions {
   onPacket?: (packet: WatchedPacket, timeMs: number) => void;
   /** rp2040js's own warnings (registers it does not model). */
   onChipLog?: (level: "warn" | "error", component: string, message: string) => void;
-}
-
-/** A Moddable console line's level ("info: online"); other lines are info. */
-function levelOf(text: string): { level: LogLevel; message: string } {
-  const m = /^(debug|info|warn|error): ([\s\S]*)$/.exec(text);
-  return m ? { level: m[1] as LogLevel, message: m[2] } : { level: "info", message: text };
 }
 
 export class PicoDevice implements SimDevice, CoProcessor {

@@ -1,30 +1,43 @@
 /*
- * `onenet-led chip build pico`: the firmware image for a real board (and for the emulated one),
+ * `onenet-led chip build <board>`: the firmware image for a real board (and for the emulated ones),
  * built with Moddable's mcconfig from the committed manifest, the device settings taken from the
  * same flags `onenet-led run` takes. It checks the environment first and names what is missing.
+ * Boards: pico (../chip/build.ts), and the STM32 boards through Moddable's Zephyr port
+ * (../chip/stm32/build.ts).
  */
 import { relative } from "node:path";
 import { DEFAULT_WIFI, SEED_DEVICE } from "../sim.js";
-import { buildChipImage, ChipBuildError, checkEnvironment, type ChipTarget } from "../chip/build.js";
+import { buildChipImage, ChipBuildError, checkEnvironment, type ImageSizes } from "../chip/build.js";
+import { buildZephyrImage, checkZephyrEnvironment, ZEPHYR_TARGET_NAMES, zephyrTarget, type ZephyrSizes } from "../chip/stm32/build.js";
 import { intOption, parseArgs, UsageError } from "./args.js";
 
-const HELP = `usage: onenet-led chip build pico [options]
+const BOARDS = ["pico", ...ZEPHYR_TARGET_NAMES];
 
-Builds the LED firmware for the Raspberry Pi Pico with Moddable's tools
-(mcconfig -m -p pico -t build) from this project's manifest.json, and prints where the
-UF2 image is: copy it to the Pico's RPI-RP2 drive (hold BOOTSEL while plugging it in), or run
-it on the emulated Pico: onenet-led run --chip pico --image <that file>.
+const HELP = `usage: onenet-led chip build <board> [options]
 
-Needs the Moddable SDK (MODDABLE) with its host tools built, the Pico SDK (PICO_ROOT or
+Builds the LED firmware with Moddable's tools from this project's manifest.json and prints where
+the image is. Boards:
+  pico                     Raspberry Pi Pico (mcconfig -m -p pico -t build): copy the UF2 to the
+                           Pico's RPI-RP2 drive (hold BOOTSEL while plugging it in), or run it on
+                           the emulated Pico: onenet-led run --chip pico --image <that file>
+  stm32                    the STM32F405 board QEMU emulates (= zephyr/olimex_stm32_h405):
+                           onenet-led run --chip stm32 runs it
+  zephyr/nucleo_f413zh     ST NUCLEO-F413ZH      } real STM32 boards through Moddable's Zephyr
+  zephyr/stm32f4_disco     ST STM32F4DISCOVERY   } port: flash with west flash (README)
+
+Needs the Moddable SDK (MODDABLE) with its host tools built; for pico the Pico SDK (PICO_ROOT or
 PICO_SDK_DIR, PICO_EXTRAS_DIR, pico-examples configured) and arm-none-eabi-gcc (PICO_GCC_ROOT);
-see the README, "Building and flashing with Moddable". What is missing is listed before anything runs.
+for the STM32 boards Zephyr >= 4.3 (ZEPHYR_BASE, west, its hal_stm32 and cmsis_6 modules) and a
+toolchain (the Zephyr SDK, or ZEPHYR_TOOLCHAIN_VARIANT=gnuarmemb GNUARMEMB_TOOLCHAIN_PATH=/usr);
+see the README, "Building and flashing with Moddable" and "STM32 through Zephyr". What is missing
+is listed before anything runs.
 
 options (the device's settings, as for onenet-led run; default: the simulator's lab identity):
   --ssid <name>  --password <text>           WiFi the ESP8266 joins
   --product <id>  --device <name>  --key <base64>   OneNET identity
   --keepalive <s>  --receive-mode <mode>    MQTT keepalive; active | passive | transparent
   --config key=value                        any other mc/config key (repeatable)
-  --debug                                   a debug build (xsbug over USB; logs and instruments)
+  --debug                                   a debug build (xsbug; pico only here)
   --instrument                              a release build that prints XS's memory figures
   --check                                   only check the environment
   --help                                    this text`;
@@ -39,19 +52,23 @@ export async function run(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const [verb, target, ...rest] = args.positional;
-  if (verb !== "build") throw new UsageError(verb === undefined ? "say what to do: onenet-led chip build pico" : `unknown chip command ${JSON.stringify(verb)} (only "build")`);
-  if (target !== "pico") throw new UsageError(target === undefined ? "name the board: onenet-led chip build pico" : `unknown board ${JSON.stringify(target)} (pico)`);
+  const [verb, board, ...rest] = args.positional;
+  if (verb !== "build") throw new UsageError(verb === undefined ? "say what to do: onenet-led chip build <board>" : `unknown chip command ${JSON.stringify(verb)} (only "build")`);
+  if (board === undefined || !BOARDS.includes(board)) {
+    throw new UsageError(board === undefined ? `name the board: onenet-led chip build <${BOARDS.join(" | ")}>` : `unknown board ${JSON.stringify(board)} (${BOARDS.join(", ")})`);
+  }
   if (rest.length) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
   if (args.has("debug") && args.has("instrument")) throw new UsageError("--debug and --instrument do not go together (a debug build is instrumented)");
+  const zephyr = zephyrTarget(board);
+  if (zephyr && args.has("debug")) throw new UsageError("--debug: the STM32 images here are release or --instrument builds");
 
-  const problems = checkEnvironment(target as ChipTarget);
+  const problems = zephyr ? checkZephyrEnvironment() : checkEnvironment("pico");
   if (problems.length) {
-    console.error(`onenet-led chip: cannot build for ${target}; missing:\n  - ${problems.join("\n  - ")}`);
+    console.error(`onenet-led chip: cannot build for ${board}; missing:\n  - ${problems.join("\n  - ")}`);
     return 1;
   }
   if (args.has("check")) {
-    console.log(`onenet-led chip: the environment can build for ${target}`);
+    console.log(`onenet-led chip: the environment can build for ${board}`);
     return 0;
   }
   const config: Record<string, string> = {
@@ -74,12 +91,16 @@ export async function run(argv: string[]): Promise<number> {
     config[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   const kind = args.has("debug") ? "debug" : args.has("instrument") ? "instrument" : "release";
-  console.log(`building the ${kind} image for ${target} with mcconfig (the first build takes a few minutes)...`);
+  console.log(`building the ${kind} image for ${zephyr ? `${zephyr.platform} (${zephyr.description})` : board} with mcconfig (the first build takes a few minutes)...`);
   try {
-    const image = await buildChipImage({ target: target as ChipTarget, kind, config, variant: kind === "release" ? target : `${target}-${kind}` });
-    const s = image.sizes;
+    if (zephyr) {
+      const image = await buildZephyrImage({ target: zephyr, kind: kind === "instrument" ? "instrument" : "release", config });
+      for (const line of describeZephyrImage(image.elf, image.sizes, image.shims)) console.log(line);
+      return 0;
+    }
+    const image = await buildChipImage({ target: "pico", kind, config, variant: kind === "release" ? board : `${board}-${kind}` });
     console.log(`image: ${relative(process.cwd(), image.uf2) || image.uf2}`);
-    console.log(`flash ${s.text} B (XS archive ${s.archive} B, of which this firmware's bytecode ${s.appBytecode} B in ${s.appModules} modules), RAM ${s.data + s.bss} B static + the XS budget of manifest.json`);
+    console.log(`flash ${image.sizes.text} B (${bytecode(image.sizes)}), RAM ${image.sizes.data + image.sizes.bss} B static + the XS budget of manifest.json`);
     return 0;
   } catch (error) {
     if (error instanceof ChipBuildError) {
@@ -88,4 +109,18 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw error;
   }
+}
+
+function bytecode(s: ImageSizes): string {
+  return `XS archive ${s.archive} B, of which this firmware's bytecode ${s.appBytecode} B in ${s.appModules} modules`;
+}
+
+export function describeZephyrImage(elf: string, s: ZephyrSizes, shims: readonly string[]): string[] {
+  const pct = (used: number, size: number) => `${((100 * used) / size).toFixed(1)} %`;
+  const lines = [
+    `image: ${relative(process.cwd(), elf) || elf} (and zephyr.bin beside it)`,
+    `flash ${s.flash.used} B of ${s.flash.size} (${pct(s.flash.used, s.flash.size)}), RAM ${s.ram.used} B of ${s.ram.size} (${pct(s.ram.used, s.ram.size)}); ${bytecode(s)}`,
+  ];
+  for (const shim of shims) lines.push(`note: ${shim}`);
+  return lines;
 }

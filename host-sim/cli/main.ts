@@ -13,7 +13,7 @@ const commands: Record<string, Command> = {
   run: { summary: "run the firmware on the host simulator (emulated ESP8266, local OneNET broker, virtual LED)", load: () => import("./run.js") },
   packet: { summary: "encode or decode MQTT 3.1.1 packets as hex, annotated byte by byte", load: () => import("./packet.js") },
   token: { summary: "compute a OneNET token (version 2018-10-31) from a device or product key", load: () => import("./token.js") },
-  chip: { summary: "build the firmware image for a board with Moddable's tools (chip build pico)", load: () => import("./chip.js") },
+  chip: { summary: "build the firmware image for a board with Moddable's tools (chip build pico | stm32 | zephyr/<board>)", load: () => import("./chip.js") },
 };
 
 export function usage(): string {

@@ -6,7 +6,8 @@
  * virtual LED, printed as a clear line each time it changes. Type `help` at the prompt.
  */
 import { lookup } from "node:dns/promises";
-import { createWriteStream, type WriteStream } from "node:fs";
+import { createWriteStream, existsSync, type WriteStream } from "node:fs";
+import { join, resolve } from "node:path";
 import { isIP } from "node:net";
 import type { ReceiveMode } from "../../firmware/config.js";
 import { readFileSync } from "node:fs";
@@ -14,6 +15,10 @@ import { DEFAULT_WIFI, type DeviceFactory, SEED_DEVICE, type SimDevice, Simulati
 import { BootromError, bootromPath, loadBootrom } from "../chip/bootrom.js";
 import { picoDevice } from "../chip/pico-device.js";
 import { parseUf2, Uf2Error } from "../chip/uf2.js";
+import { buildFolder } from "../chip/stm32/build.js";
+import { stm32ImagePath } from "../chip/stm32/run.js";
+import { stm32Device } from "../chip/stm32/stm32-device.js";
+import { stm32Wiring } from "../chip/stm32/wiring.js";
 import { intOption, parseArgs, UsageError, type ParsedArgs } from "./args.js";
 import { runDemo } from "./demo.js";
 import { HardwareRun } from "../hardware.js";
@@ -62,6 +67,9 @@ options:
   --image <file.uf2>       with --chip: the image (onenet-led chip build pico), built with the same
                            --ssid/--password/--product/--device/--key as given here
   --bootrom <file>         with --chip: the RP2040 bootrom (default: $RP2040_BOOTROM; see the README)
+  --chip stm32             run the real firmware image on the STM32F405 in QEMU (netduinoplus2), in
+                           real time (README, "The emulated STM32"); --image <zephyr.elf> (default:
+                           the last \`onenet-led chip build stm32\`, else \`npm run chip\`'s release)
   --dashboard-port <n>     port of the local web dashboard (default: any free port)
   --no-dashboard           do not serve the web dashboard
   --quiet                  print only the LED and the link state, not the firmware's log
@@ -87,7 +95,9 @@ export async function run(argv: string[]): Promise<number> {
   if (args.get("serial") === undefined && args.get("baud") !== undefined) throw new UsageError("--baud goes with --serial");
   if (args.get("serial") !== undefined && args.has("demo")) throw new UsageError("--demo runs on the emulator; it does not go with --serial");
   if (options.broker) await checkBrokerHost(options.broker);
-  const device = chipDevice(args);
+  const chip = chipDevice(args);
+  const device = chip?.factory;
+  if (chip) Object.assign(options, chip.options);
 
   const events = openEvents(args.get("events"));
   const quiet = args.has("quiet") || events?.toStdout === true;
@@ -98,7 +108,7 @@ export async function run(argv: string[]): Promise<number> {
   if (events?.toStdout) events.onBroken = () => exit.request("stdout closed");
   exit.onSignals();
   if (duration) exit.after(duration * 1000, `--duration ${duration}`);
-  const context: RunContext = { options, login, out, quiet, events, exit, device };
+  const context: RunContext = { options, login, out, quiet, events, exit, device, chipBanner: chip?.banner };
   try {
     if (args.get("serial") !== undefined) return await runHardware(args, context);
     if (args.has("demo")) return await runDemoCommand(context);
@@ -119,21 +129,31 @@ interface RunContext {
   exit: ExitRequest;
   /** The board the firmware runs on: the emulated chip (--chip), or the host board (undefined). */
   device: DeviceFactory<SimDevice> | undefined;
+  /** What the emulated chip is, for the banner. */
+  chipBanner: string | undefined;
 }
 
 function createSimulation(options: SimulationOptions, device: DeviceFactory<SimDevice> | undefined): Promise<Simulation<SimDevice>> {
   return device ? Simulation.create(options, device) : Simulation.create(options);
 }
 
-/** `--chip pico --image F.uf2 [--bootrom F]`: the release image on the emulated Pico, checked before anything starts. */
-function chipDevice(args: ParsedArgs): DeviceFactory<SimDevice> | undefined {
+/** An emulated chip for the bench: its device, the bench settings its wiring implies, and its banner. */
+interface ChipChoice {
+  factory: DeviceFactory<SimDevice>;
+  options: Partial<SimulationOptions>;
+  banner: string;
+}
+
+/** `--chip pico --image F.uf2 [--bootrom F]` or `--chip stm32 [--image zephyr.elf]`, checked before anything starts. */
+function chipDevice(args: ParsedArgs): ChipChoice | undefined {
   const chip = args.get("chip");
   if (chip === undefined) {
-    for (const name of ["image", "bootrom"]) if (args.get(name) !== undefined) throw new UsageError(`--${name} goes with --chip pico`);
+    for (const name of ["image", "bootrom"]) if (args.get(name) !== undefined) throw new UsageError(`--${name} goes with --chip pico or --chip stm32`);
     return undefined;
   }
-  if (chip !== "pico") throw new UsageError(`--chip must be pico, got ${JSON.stringify(chip)}`);
+  if (chip !== "pico" && chip !== "stm32") throw new UsageError(`--chip must be pico or stm32, got ${JSON.stringify(chip)}`);
   if (args.get("serial") !== undefined) throw new UsageError("--chip runs the firmware on the emulated chip; it does not go with --serial");
+  if (chip === "stm32") return stm32Chip(args);
   const path = args.get("image");
   if (path === undefined) throw new UsageError("--chip pico needs --image <file.uf2> (build one with: onenet-led chip build pico)");
   let bytes: Uint8Array;
@@ -145,7 +165,12 @@ function chipDevice(args: ParsedArgs): DeviceFactory<SimDevice> | undefined {
   try {
     const image = parseUf2(bytes);
     const bootrom = loadBootrom(bootromPath(args.get("bootrom")));
-    return picoDevice({ image, bootrom });
+    return {
+      factory: picoDevice({ image, bootrom }),
+      options: {},
+      banner: `the firmware image ${path} runs on an emulated Raspberry Pi Pico (RP2040, 125 MHz; UART1 GP4/GP5 to the module, GP25 the LED). ` +
+        "It runs slower than real time here: board time follows as fast as it can.",
+    };
   } catch (error) {
     if (error instanceof Uf2Error) throw new UsageError(`--image ${path}: ${error.message}`);
     if (error instanceof BootromError) throw new UsageError(error.message);
@@ -153,8 +178,25 @@ function chipDevice(args: ParsedArgs): DeviceFactory<SimDevice> | undefined {
   }
 }
 
+/** `--chip stm32`: the Zephyr image in QEMU, wired to the bench as manifest.json wires the board. */
+function stm32Chip(args: ParsedArgs): ChipChoice {
+  if (args.has("demo")) throw new UsageError("--demo runs in virtual time; the STM32 in QEMU runs in real time");
+  if (args.get("bootrom") !== undefined) throw new UsageError("--bootrom goes with --chip pico");
+  // The last `chip build stm32`, else the release image `npm run chip` built.
+  const built = [join(buildFolder("onenet-led-olimex-stm32-h405"), "zephyr.elf"), stm32ImagePath("stm32-release")];
+  const given = args.get("image");
+  const elf = resolve(given ?? built.find((p) => existsSync(p)) ?? built[0]);
+  if (!existsSync(elf)) throw new UsageError(`no firmware image at ${elf}: build it with \`onenet-led chip build stm32\` or name it with --image`);
+  const wiring = stm32Wiring();
+  return {
+    factory: stm32Device({ elf, usarts: wiring.usarts, led: wiring.led }),
+    options: { ledActiveLow: wiring.led.activeLow, baud: wiring.baud },
+    banner: `STM32F405 in QEMU (netduinoplus2) running ${elf}; USART${wiring.usarts.modem} to the ESP8266 at ${wiring.baud} baud, LED on P${wiring.led.port.toUpperCase()}${wiring.led.pin}`,
+  };
+}
+
 /** The simulator, interactive: banner, dashboard, console; every way out shuts the board down cleanly. */
-async function runInteractive(args: ParsedArgs, dashboardPort: number, { options, login, out, quiet, events, exit, device }: RunContext): Promise<number> {
+async function runInteractive(args: ParsedArgs, dashboardPort: number, { options, login, out, quiet, events, exit, device, chipBanner }: RunContext): Promise<number> {
   const print = out.print;
   const sim = await createSimulation({ ...options, mode: "real", cloudLogin: login }, device);
   let dashboard: { url: string; close(): Promise<void> } | undefined;
@@ -162,10 +204,7 @@ async function runInteractive(args: ParsedArgs, dashboardPort: number, { options
     // The banner comes first: the board starts only after it.
     print(`onenet-led simulator: device ${sim.config.onenet.deviceName} of product ${sim.config.onenet.productId}, ` +
       `broker ${options.broker ? `${options.broker.host}:${options.broker.port}` : "embedded (loopback)"}, ESP8266 AT ${options.dialect ?? "2.x"}.`);
-    if (args.get("chip") !== undefined) {
-      print(`the firmware image ${args.get("image")} runs on an emulated Raspberry Pi Pico (RP2040, 125 MHz; UART1 GP4/GP5 to the module, GP25 the LED). ` +
-        "It runs slower than real time here: board time follows as fast as it can.");
-    }
+    if (chipBanner) print(chipBanner);
     if (!sim.cloud) print(NO_CONSOLE);
     attachPrinter(sim, print, quiet, events);
     if (!args.has("no-dashboard")) dashboard = await startDashboardIfPresent(sim, dashboardPort, print);

@@ -46,7 +46,7 @@ describe("onenet-led chip build", () => {
   });
 
   it("refuses what it cannot build", async () => {
-    await failsWith(["chip", "build", "esp8266"], /unknown board "esp8266" \(pico\)/);
+    await failsWith(["chip", "build", "esp8266"], /unknown board "esp8266" \(pico, stm32, zephyr\/olimex_stm32_h405, zephyr\/nucleo_f413zh, zephyr\/stm32f4_disco\)/);
     await failsWith(["chip", "flash", "pico"], /unknown chip command "flash"/);
     await failsWith(["chip", "build", "pico", "--debug", "--instrument"], /do not go together/);
   });

@@ -80,10 +80,10 @@ describe("manifest.json", () => {
 
   it("gives lin a Digital stub, and unknown platforms a clear error", () => {
     expect(manifest.platforms.lin?.modules?.["embedded:io/digital"]).toBe("./firmware/moddable/lin/digital");
-    expect(manifest.platforms["..."]?.error).toMatch(/esp32, pico, zephyr\/nucleo_f413zh and lin/);
+    expect(manifest.platforms["..."]?.error).toMatch(/esp32, pico, zephyr\/nucleo_f413zh, zephyr\/stm32f4_disco, zephyr\/olimex_stm32_h405 \(QEMU\) and lin/);
   });
 
-  it.each(["esp32", "pico", "zephyr/nucleo_f413zh", "lin"])("%s defaults parse once credentials are given", (platform) => {
+  it.each(["esp32", "pico", "zephyr/nucleo_f413zh", "zephyr/stm32f4_disco", "zephyr/olimex_stm32_h405", "lin"])("%s defaults parse once credentials are given", (platform) => {
     const entry = manifest.platforms[platform];
     expect(entry).toBeDefined();
     const credentials = {
