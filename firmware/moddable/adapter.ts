@@ -8,6 +8,11 @@
  * - write: every port throws ("output full", lin "would overflow") when given more than the FIFO
  *   takes, so we never write more than onWritable announced, and on lin nothing until the
  *   previous write drained (lin calls onWritable after each drain).
+ * - onWritable on Pico must not be used: its serial.c counts each notification it cannot post
+ *   (one is already queued) in a uint8 use count that only deliveries decrement; with both
+ *   callbacks it leaks one per written command, wraps after ~255 and frees the port (the board
+ *   goes deaf, then crashes on the freed memory; seen on the emulated Pico after ~15 sets).
+ *   There (config uartTxFifo) writes are paced by the clock against the FIFO's size and the baud.
  * - timers: a one-shot Moddable timer is freed after it fires and cannot be rescheduled, so each
  *   BoardTimer is one repeating timer made once, unscheduled when idle (Timer.schedule(t)) and
  *   re-armed with Timer.schedule(t, ms, ms): no allocation per (re)arm.
@@ -32,7 +37,8 @@ export interface TimerApi<T> {
 }
 
 export interface ModdableIO<T> {
-  openSerial(cfg: ModdableBoardConfig["uart"], onReadable: (count: number) => void, onWritable: (count: number) => void): SerialDevice;
+  /** Without onWritable the port is opened with onReadable only. */
+  openSerial(cfg: ModdableBoardConfig["uart"], onReadable: (count: number) => void, onWritable: ((count: number) => void) | undefined): SerialDevice;
   openOutput(pin: PinSpec): DigitalOutput;
   timer: TimerApi<T>;
   /** Monotonic milliseconds (Time.ticks). */
@@ -49,6 +55,53 @@ const LEVELS: Readonly<Record<LogLevel, number>> = Object.freeze({ debug: 0, inf
 /** A BoardTimer's repeat interval while idle; it is unscheduled then and never fires. */
 const IDLE_INTERVAL_MS = 0x3fffffff;
 
+/**
+ * What the TX FIFO holds, estimated from what we wrote and the time it had to drain, for a port
+ * opened without onWritable. Drains at 90 % of the baud rate so the estimate errs full; a write
+ * the port still refuses counts the FIFO as full.
+ */
+class TxPacer {
+  private readonly capacity: number;
+  private readonly bytesPerMs: number;
+  private queued = 0;
+  private at = 0;
+
+  constructor(
+    capacity: number,
+    baud: number,
+    private readonly ticks: () => number,
+    private readonly timer: BoardTimer,
+  ) {
+    this.capacity = capacity;
+    this.bytesPerMs = (baud / 10000) * 0.9;
+  }
+
+  room(): number {
+    const now = this.ticks();
+    const drained = (now - this.at) * this.bytesPerMs;
+    this.at = now;
+    this.queued = this.queued > drained ? this.queued - drained : 0;
+    const room = Math.floor(this.capacity - this.queued);
+    if (room <= 0) this.wakeWhenHalfEmpty();
+    return room;
+  }
+
+  wrote(count: number, wanted: number): void {
+    this.queued += count;
+    if (count < wanted) this.wakeWhenHalfEmpty();
+  }
+
+  refused(): void {
+    this.queued = this.capacity;
+    this.wakeWhenHalfEmpty();
+  }
+
+  private wakeWhenHalfEmpty(): void {
+    const excess = this.queued - this.capacity / 2;
+    this.timer.schedule(excess > 0 ? excess / this.bytesPerMs : 1);
+  }
+}
+
 export class ModdableSerialPort implements SerialPort {
   private readonly serial: SerialDevice;
   private readonly handlers: SerialHandlers;
@@ -57,26 +110,38 @@ export class ModdableSerialPort implements SerialPort {
   /** Bytes onReadable announced and we have not read yet. */
   private waiting = 0;
   private room = 0;
+  private readonly pacer: TxPacer | undefined;
 
-  constructor(open: ModdableIO<unknown>["openSerial"], cfg: ModdableBoardConfig["uart"], handlers: SerialHandlers) {
+  constructor(
+    open: ModdableIO<unknown>["openSerial"],
+    cfg: ModdableBoardConfig["uart"],
+    handlers: SerialHandlers,
+    clock: { now(): number; createTimer(callback: () => void): BoardTimer },
+  ) {
     this.handlers = handlers;
     this.exactReads = cfg.exactReads;
     this.copyIo = cfg.device !== undefined;
+    const paced = cfg.txFifo > 0;
+    this.pacer = paced
+      ? new TxPacer(cfg.txFifo, cfg.baud, () => clock.now(), clock.createTimer(() => this.handlers.onWritable(this.writable)))
+      : undefined;
     this.serial = open(
       cfg,
       (count: number) => {
         this.waiting = count;
         this.handlers.onReadable(count);
       },
-      (count: number) => {
-        this.room = count;
-        this.handlers.onWritable(count);
-      },
+      paced
+        ? undefined
+        : (count: number) => {
+            this.room = count;
+            this.handlers.onWritable(count);
+          },
     );
   }
 
   get writable(): number {
-    return this.room;
+    return this.pacer !== undefined ? this.pacer.room() : this.room;
   }
 
   read(view: Uint8Array): number {
@@ -110,10 +175,15 @@ export class ModdableSerialPort implements SerialPort {
   }
 
   write(view: Uint8Array): number {
-    const n = this.room < view.length ? this.room : view.length;
+    const pacer = this.pacer;
+    const room = pacer !== undefined ? pacer.room() : this.room;
+    const n = room < view.length ? room : view.length;
     if (n <= 0) return 0;
     try {
-      if (this.copyIo) {
+      if (pacer !== undefined) {
+        this.serial.write(n < view.length ? view.subarray(0, n) : view);
+        pacer.wrote(n, view.length);
+      } else if (this.copyIo) {
         // lin wants a plain ArrayBuffer and one write per drain.
         this.serial.write(view.slice(0, n).buffer);
         this.room = 0;
@@ -123,8 +193,9 @@ export class ModdableSerialPort implements SerialPort {
       }
       return n;
     } catch {
-      // The FIFO had less room than announced: wait for the next onWritable.
+      // The FIFO had less room than announced: wait for the next onWritable (or the pacer).
       this.room = 0;
+      if (pacer !== undefined) pacer.refused();
       return 0;
     }
   }
@@ -207,7 +278,7 @@ export class ModdableBoard<T> implements Board {
   }
 
   openSerial(handlers: SerialHandlers): SerialPort {
-    if (this.serial === undefined) this.serial = new ModdableSerialPort(this.io.openSerial, this.config.uart, handlers);
+    if (this.serial === undefined) this.serial = new ModdableSerialPort(this.io.openSerial, this.config.uart, handlers, this.clock);
     return this.serial;
   }
 

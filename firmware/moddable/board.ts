@@ -16,7 +16,7 @@ type SerialOptions = ConstructorParameters<typeof Serial>[0];
 function openSerial(
   cfg: ModdableBoardConfig["uart"],
   onReadable: (count: number) => void,
-  onWritable: (count: number) => void,
+  onWritable: ((count: number) => void) | undefined,
 ): SerialDevice {
   if (cfg.device !== undefined) {
     // lin (the host build) opens a tty by path and has no port or pins; the typings describe
@@ -36,6 +36,7 @@ function openSerial(
   };
   // Keys this port does not use go: ESP32 rejects an explicit undefined pin or port.
   const loose = options as Partial<SerialOptions> & { receive?: number; transmit?: number };
+  if (onWritable === undefined) delete loose.onWritable;
   if (cfg.port === undefined) delete loose.port;
   if (cfg.receive === undefined) delete loose.receive;
   if (cfg.transmit === undefined) delete loose.transmit;

@@ -10,6 +10,8 @@
  *   uartBaud       default 115200 (ESP-AT's default)
  *   uartDevice     lin only: "/dev/ttyUSB0" or a pty
  *   uartExactReads read exactly the waiting count (Pico throws otherwise); default true
+ *   uartTxFifo     the port's TX FIFO in bytes: when set, writes are paced by the clock and
+ *                  onWritable is not used (Pico: 128; its onWritable frees the port, see adapter.ts)
  *   ledPin, ledPort  LED pin; ledPort is the Zephyr GPIO bank ("gpiob")
  *   ledActiveLow   the LED lights when the pin is low (also read by parseConfig)
  *   rstPin, rstPort  the ESP8266 RST line, if wired
@@ -32,6 +34,8 @@ export interface ModdableBoardConfig {
     baud: number;
     device?: string;
     exactReads: boolean;
+    /** 0: onWritable says when to write; else writes paced against a FIFO of this size. */
+    txFifo: number;
   };
   led: PinSpec & { activeLow: boolean };
   reset?: PinSpec;
@@ -101,7 +105,11 @@ export function parseBoardConfig(raw: Record<string, unknown>): ModdableBoardCon
     logLevel = s;
   }
 
-  const uart: ModdableBoardConfig["uart"] = { baud, exactReads: readBool(raw, "uartExactReads", true) };
+  const uart: ModdableBoardConfig["uart"] = {
+    baud,
+    exactReads: readBool(raw, "uartExactReads", true),
+    txFifo: readInt(raw, "uartTxFifo", 0, 0, 65536),
+  };
   if (port !== undefined) uart.port = port;
   if (receive !== undefined) uart.receive = receive;
   if (transmit !== undefined) uart.transmit = transmit;

@@ -17,7 +17,7 @@ describe("parseBoardConfig", () => {
   it("ESP32: numeric port and pins from mcconfig strings", () => {
     const c = parseBoardConfig({ uartPort: "2", uartReceive: "16", uartTransmit: "17", uartBaud: "115200", ledPin: "2" });
     expect(c).toEqual({
-      uart: { port: 2, receive: 16, transmit: 17, baud: 115200, exactReads: true },
+      uart: { port: 2, receive: 16, transmit: 17, baud: 115200, exactReads: true, txFifo: 0 },
       led: { pin: 2, port: undefined, activeLow: false },
       logLevel: "info",
     });
@@ -29,7 +29,9 @@ describe("parseBoardConfig", () => {
       transmit: 4,
       baud: 115200,
       exactReads: true,
+      txFifo: 0,
     });
+    expect(parseBoardConfig({ uartReceive: 5, uartTransmit: 4, uartTxFifo: "128", ledPin: 25 }).uart.txFifo).toBe(128);
     const z = parseBoardConfig({ uartPort: "usart6", ledPort: "gpiob", ledPin: "0", rstPort: "gpiog", rstPin: "0" });
     expect(z.uart.port).toBe("usart6");
     expect(z.led).toEqual({ pin: 0, port: "gpiob", activeLow: false });
@@ -41,6 +43,7 @@ describe("parseBoardConfig", () => {
       device: "/dev/ttyUSB0",
       baud: 115200,
       exactReads: true,
+      txFifo: 0,
     });
   });
 
@@ -52,6 +55,7 @@ describe("parseBoardConfig", () => {
     fails({ uartPort: "usart 6", ledPin: 2 }, "uartPort", "bad-format");
     fails({ uartDevice: "ttyUSB0", ledPin: 2 }, "uartDevice", "bad-format");
     fails({ uartReceive: 5, uartTransmit: 4, uartBaud: "fast", ledPin: 2 }, "uartBaud", "not-integer");
+    fails({ uartReceive: 5, uartTransmit: 4, uartTxFifo: -1, ledPin: 2 }, "uartTxFifo", "out-of-range");
     fails({ uartReceive: 5, uartTransmit: 4 }, "ledPin", "missing");
     fails({ uartReceive: 5, uartTransmit: 4, ledPin: "300" }, "ledPin", "out-of-range");
     fails({ uartReceive: 5, uartTransmit: 4, ledPin: 25, rstPin: 25 }, "rstPin", "bad-format");

@@ -20,7 +20,7 @@ class FakeSerial implements SerialDevice {
   constructor(
     readonly flavor: Flavor,
     readonly onReadable: (n: number) => void,
-    readonly onWritable: (n: number) => void,
+    readonly onWritable: ((n: number) => void) | undefined,
   ) {}
   read(arg: number | Uint8Array): never {
     const available = this.rx.length;
@@ -57,7 +57,7 @@ class FakeSerial implements SerialDevice {
   drain(): void {
     this.txQueued = 0;
     this.linPending = false;
-    this.onWritable(this.flavor === "lin" ? 1024 : FIFO);
+    this.onWritable?.(this.flavor === "lin" ? 1024 : FIFO);
   }
   receive(bytes: number[]): void {
     this.rx.push(...bytes);
