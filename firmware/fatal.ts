@@ -46,8 +46,16 @@ export function causeOfAbort(message: string): FatalCause {
 
 /** The console line for a fatal state (never a secret: callers pass named causes and safe details). */
 export function fatalLine(cause: FatalCause, detail: string): string {
-  const code = FATAL_CODES[cause];
-  return `fatal: ${cause}${detail ? ": " + detail : ""} (the LED blinks ${code} times, then pauses)`;
+  return fatalHead(cause) + (detail ? ": " + detail : "") + fatalTail(cause);
+}
+
+/** The line's parts before and after the detail (the abort hook prints them apart: ./moddable/abort.ts). */
+export function fatalHead(cause: FatalCause): string {
+  return `fatal: ${cause}`;
+}
+
+export function fatalTail(cause: FatalCause): string {
+  return ` (the LED blinks ${FATAL_CODES[cause]} times, then pauses)`;
 }
 
 /**

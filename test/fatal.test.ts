@@ -80,7 +80,7 @@ describe("the XS abort hook", () => {
     const f = fakeIo();
     const hook = makeAbortHook(f.io, { led: f.led, activeLow: false });
     expect(hook("memory full", undefined)).toBeUndefined();
-    expect(f.lines).toEqual(["fatal: memory-full (the LED blinks 4 times, then pauses); restarting\n"]);
+    expect(f.lines.join("")).toBe("fatal: memory-full (the LED blinks 4 times, then pauses); restarting\n");
     const ons = f.edges.filter((e) => e.level === 1);
     expect(ons).toHaveLength(4 * ABORT_BLINK_CYCLES);
     // 200 ms on, 300 ms off, 1500 ms after the 4th pulse
@@ -93,7 +93,24 @@ describe("the XS abort hook", () => {
   it("names an uncaught exception with its message, and only prints without an LED", () => {
     const f = fakeIo();
     makeAbortHook(f.io, { led: undefined, activeLow: false })("unhandled exception", new Error("oops"));
-    expect(f.lines).toEqual(["fatal: unhandled-exception: oops (the LED blinks 5 times, then pauses); restarting\n"]);
+    expect(f.lines.join("")).toBe("fatal: unhandled-exception: oops (the LED blinks 5 times, then pauses); restarting\n");
     expect(f.edges).toEqual([]);
+  });
+
+  it("returns at once from an abort inside the hook, instead of recursing until the stack overflows", () => {
+    const f = fakeIo();
+    let hook: ReturnType<typeof makeAbortHook> | undefined;
+    let nested = 0;
+    const io = {
+      ticks: f.io.ticks,
+      print: (line: string) => {
+        f.lines.push(line);
+        if (nested++ === 0) expect(hook!("memory full", undefined)).toBeUndefined(); // XS aborting again
+      },
+    };
+    hook = makeAbortHook(io, { led: f.led, activeLow: false });
+    hook("memory full", undefined);
+    expect(f.lines.join("")).toBe("fatal: memory-full (the LED blinks 4 times, then pauses); restarting\n");
+    expect(f.edges.filter((e) => e.level === 1)).toHaveLength(4 * ABORT_BLINK_CYCLES);
   });
 });

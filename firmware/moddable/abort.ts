@@ -7,10 +7,10 @@
  * between restarts. XS does not call the hook on a stack overflow (the stack is unusable then):
  * the console shows "XS abort: JavaScript stack overflow" and the board restarts.
  *
- * Nothing here allocates once installed: the hook may run with the heap exhausted.
+ * Nothing here allocates once installed: the hook may run with the heap exhausted (see makeAbortHook).
  */
 import type { DigitalOutput } from "../board.js";
-import { BLINK_OFF_MS, BLINK_ON_MS, BLINK_PAUSE_MS, causeOfAbort, FATAL_CODES, fatalLine } from "../fatal.js";
+import { BLINK_OFF_MS, BLINK_ON_MS, BLINK_PAUSE_MS, causeOfAbort, FATAL_CODES, type FatalCause, fatalHead, fatalTail } from "../fatal.js";
 
 /** Cycles of the code shown before XS restarts the board. */
 export const ABORT_BLINK_CYCLES = 3;
@@ -34,12 +34,31 @@ function waitUntil(io: AbortHookIo, until: number): void {
   }
 }
 
-/** The hook itself (exported for tests): blink `ABORT_BLINK_CYCLES` cycles, then let XS restart. */
+/**
+ * The hook itself (exported for tests): blink `ABORT_BLINK_CYCLES` cycles, then let XS restart.
+ * Every line is built here, at install time: on "memory full" a string built in the hook would ask
+ * XS for the memory it has just run out of, abort again inside the hook, and so on until the stack
+ * overflows, and the board would restart dark. A second abort while the hook runs returns at once.
+ */
 export function makeAbortHook(io: AbortHookIo, target: AbortLed): AbortHook {
+  const heads = {} as Record<FatalCause, string>;
+  const tails = {} as Record<FatalCause, string>;
+  for (const cause of Object.keys(FATAL_CODES) as FatalCause[]) {
+    heads[cause] = fatalHead(cause);
+    tails[cause] = fatalTail(cause) + "; restarting\n";
+  }
+  const separator = ": ";
+  let dying = false;
   return (message: string, exception: unknown): undefined => {
+    if (dying) return undefined;
+    dying = true;
     const cause = causeOfAbort(message);
-    const detail = exception instanceof Error ? exception.message : "";
-    io.print(fatalLine(cause, detail) + "; restarting\n");
+    io.print(heads[cause]);
+    if (exception instanceof Error && typeof exception.message === "string" && exception.message !== "") {
+      io.print(separator);
+      io.print(exception.message);
+    }
+    io.print(tails[cause]);
     const led = target.led;
     if (led === undefined) return undefined;
     const on = target.activeLow ? 0 : 1;
