@@ -8,6 +8,9 @@
  * the console shows "XS abort: JavaScript stack overflow" and the board restarts.
  *
  * Nothing here allocates once installed: the hook may run with the heap exhausted (see makeAbortHook).
+ * XS itself needs a chunk to call it (fxAbort copies its message for the hook): with the arena used
+ * up to the last byte that copy fails, XS aborts again until its stack overflows, and the board
+ * restarts with no code; the console still shows XS's "# Chunk allocation: failed" lines (README).
  */
 import type { DigitalOutput } from "../board.js";
 import { BLINK_OFF_MS, BLINK_ON_MS, BLINK_PAUSE_MS, causeOfAbort, FATAL_CODES, type FatalCause, fatalHead, fatalTail } from "../fatal.js";

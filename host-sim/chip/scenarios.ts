@@ -26,6 +26,12 @@ export const BENCH_CONFIG = {
 export const OLD_BUDGET: Creation = { static: 32768, chunk: { initial: 1536, incremental: 512 }, heap: { initial: 512, incremental: 64 }, stack: 320 };
 
 /**
+ * A budget too small, as a user might set it (40 KB where the firmware needs ~48 KB): XS runs out
+ * while the firmware starts, with a few bytes left, so its abort hook runs and blinks code 4.
+ */
+export const TIGHT_BUDGET: Creation = { static: 40960, chunk: { initial: 1536, incremental: 512 }, heap: { initial: 512, incremental: 64 }, stack: 512 };
+
+/**
  * The budget the memory figures are measured with: room to spare, and XS's smallest first heaps
  * and increments, so XS grows a heap only when a collection cannot make room: what it reserves is
  * what the firmware needs (the committed budget then adds headroom and larger first heaps, which
@@ -171,15 +177,22 @@ export function blinkGroups(edges: readonly { time: number; level: 0 | 1 }[], ac
 }
 
 /** Runs a board that should fail visibly: the pulse groups seen and the console's fatal line. */
-export async function blinksOf(sim: ChipSim, runMs: number): Promise<{ groups: number[]; line: string | undefined; restarts: number }> {
+export async function blinksOf(
+  sim: ChipSim,
+  runMs: number,
+): Promise<{ groups: number[]; line: string | undefined; restarts: number; console: string[]; online: boolean }> {
   let line: string | undefined;
+  const console: string[] = [];
+  let online = false;
   const off = sim.onEvent((e) => {
     if (e.type === "log" && line === undefined && /^fatal: /.test(e.message)) line = e.message;
+    if (e.type === "log" && console.length < 200) console.push(e.message);
+    if (sim.online) online = true;
   });
   sim.start();
   await sim.runFor(runMs);
   off();
-  return { groups: blinkGroups(sim.device.ledEdges), line, restarts: sim.device.restarts };
+  return { groups: blinkGroups(sim.device.ledEdges), line, restarts: sim.device.restarts, console, online };
 }
 
 /** XS's peaks (from an instrumented or debug image) in slots / bytes. */
