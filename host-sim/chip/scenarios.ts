@@ -176,23 +176,23 @@ export function blinkGroups(edges: readonly { time: number; level: 0 | 1 }[], ac
   return groups;
 }
 
-/** Runs a board that should fail visibly: the pulse groups seen and the console's fatal line. */
+/** Runs a board that should fail visibly: the pulse groups seen, the console's fatal line and its first 200 lines. */
 export async function blinksOf(
   sim: ChipSim,
   runMs: number,
 ): Promise<{ groups: number[]; line: string | undefined; restarts: number; console: string[]; online: boolean }> {
   let line: string | undefined;
-  const console: string[] = [];
+  const lines: string[] = [];
   let online = false;
   const off = sim.onEvent((e) => {
     if (e.type === "log" && line === undefined && /^fatal: /.test(e.message)) line = e.message;
-    if (e.type === "log" && console.length < 200) console.push(e.message);
+    if (e.type === "log" && lines.length < 200) lines.push(e.message);
     if (sim.online) online = true;
   });
   sim.start();
   await sim.runFor(runMs);
   off();
-  return { groups: blinkGroups(sim.device.ledEdges), line, restarts: sim.device.restarts, console, online };
+  return { groups: blinkGroups(sim.device.ledEdges), line, restarts: sim.device.restarts, console: lines, online };
 }
 
 /** XS's peaks (from an instrumented or debug image) in slots / bytes. */
