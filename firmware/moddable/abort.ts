@@ -50,7 +50,6 @@ export function makeAbortHook(io: AbortHookIo, target: AbortLed): AbortHook {
     heads[cause] = fatalHead(cause);
     tails[cause] = fatalTail(cause) + "; restarting\n";
   }
-  const separator = ": ";
   let dying = false;
   return (message: string, exception: unknown): undefined => {
     if (dying) return undefined;
@@ -58,7 +57,7 @@ export function makeAbortHook(io: AbortHookIo, target: AbortLed): AbortHook {
     const cause = causeOfAbort(message);
     io.print(heads[cause]);
     if (exception instanceof Error && typeof exception.message === "string" && exception.message !== "") {
-      io.print(separator);
+      io.print(": ");
       io.print(exception.message);
     }
     io.print(tails[cause]);

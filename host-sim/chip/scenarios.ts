@@ -151,6 +151,15 @@ export async function recovers(sim: ChipSim, fault: Fault, limitMs = 60_000): Pr
   return { ok: after.followed === 1 && after.answered === 1, downMs };
 }
 
+/**
+ * The LED showed `code` for at least `cycles` whole cycles and nothing else; the last group may be
+ * cut short by the end of the run.
+ */
+export function showsCode(groups: readonly number[], code: number, cycles = 3): boolean {
+  const complete = groups.slice(0, -1);
+  return complete.length >= cycles && complete.every((g) => g === code) && groups[groups.length - 1] <= code;
+}
+
 /** Pulse counts of the LED's complete cycles (pulses separated by a pause of a second or more). */
 export function blinkGroups(edges: readonly { time: number; level: 0 | 1 }[], activeLow = false): number[] {
   const pulses: [number, number][] = [];
